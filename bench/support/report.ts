@@ -1,0 +1,106 @@
+/**
+ * Turns tinybench tasks into result rows, describes the machine, and writes JSON + Markdown under
+ * bench/results/. Every row is per operation: a task that runs a batch of N operations per
+ * sample is divided by N, so rows of different batch sizes compare directly.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import type { Task } from 'tinybench';
+
+/** One measured operation. */
+export interface Row {
+  readonly name: string;
+  /** Median time of one operation, in nanoseconds. */
+  readonly medianNs: number;
+  /** Operations per second at the median. */
+  readonly opsPerSec: number;
+  /** 99th-percentile time of one operation (a batch's p99 divided by its size), in nanoseconds. */
+  readonly p99Ns: number;
+  /** Relative margin of error of the mean, in percent (the spread). */
+  readonly rmePercent: number;
+  readonly samples: number;
+}
+
+/** A goal stated as a ratio between two rows, checked against this run. */
+export interface Goal {
+  readonly description: string;
+  /** The row that should be faster. */
+  readonly subject: string;
+  /** The row it is compared with. */
+  readonly baseline: string;
+  /** The subject's speed-up over the baseline must reach this (0.5 means "within 2x"). */
+  readonly atLeast: number;
+}
+
+export function machine(): Record<string, string | number> {
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    date: new Date().toISOString(),
+  };
+}
+
+export function rowOf(task: Task, batch: number): Row {
+  const result = task.result;
+  if (!('latency' in result)) throw new Error(`benchmark ${task.name} did not complete (${result.state})`);
+  const medianNs = (result.latency.p50 * 1e6) / batch;
+  return {
+    name: task.name,
+    medianNs,
+    opsPerSec: 1e9 / medianNs,
+    p99Ns: (result.latency.p99 * 1e6) / batch,
+    rmePercent: result.latency.rme,
+    samples: result.latency.samplesCount,
+  };
+}
+
+function format(ns: number): string {
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
+  return `${ns.toFixed(1)} ns`;
+}
+
+function ops(perSec: number): string {
+  return perSec >= 1e6 ? `${(perSec / 1e6).toFixed(2)} M/s` : `${(perSec / 1e3).toFixed(1)} k/s`;
+}
+
+/** Evaluates a goal: the measured speed-up of subject over baseline, and whether it is met. */
+export function check(goal: Goal, rows: readonly Row[]): { ratio: number; met: boolean } {
+  const subject = rows.find((r) => r.name === goal.subject);
+  const baseline = rows.find((r) => r.name === goal.baseline);
+  if (!subject || !baseline) throw new Error(`goal "${goal.description}" names a missing row`);
+  const ratio = baseline.medianNs / subject.medianNs;
+  return { ratio, met: ratio >= goal.atLeast };
+}
+
+/** Writes `<name>.json` and `<name>.md` into `dir`; returns the Markdown. */
+export function writeReport(dir: URL, name: string, title: string, rows: readonly Row[], goals: readonly Goal[], notes: readonly string[]): string {
+  const host = machine();
+  const checked = goals.map((goal) => ({ ...goal, ...check(goal, rows) }));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(new URL(`${name}.json`, dir), `${JSON.stringify({ title, machine: host, rows, goals: checked, notes }, null, 2)}\n`);
+  const lines = [
+    `# ${title}`,
+    '',
+    `Machine: ${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB, Node ${host.node} (${host.platform}), ${host.date}.`,
+    '',
+    '| benchmark | median / op | ops/s | p99 / op | ± (rme) | samples |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.name} | ${format(r.medianNs)} | ${ops(r.opsPerSec)} | ${format(r.p99Ns)} | ${r.rmePercent.toFixed(1)} % | ${r.samples} |`),
+    '',
+    '## Goals',
+    '',
+    '| goal | measured | target | met |',
+    '|---|---:|---:|:---:|',
+    ...checked.map((g) => `| ${g.description} | ${g.ratio.toFixed(2)}x | ≥ ${g.atLeast}x | ${g.met ? 'yes' : '**no**'} |`),
+    '',
+    ...notes.map((n) => `- ${n}`),
+    '',
+  ];
+  const markdown = lines.join('\n');
+  writeFileSync(new URL(`${name}.md`, dir), markdown);
+  return markdown;
+}

@@ -1,0 +1,69 @@
+/**
+ * Typed errors. Every error sabre throws is a {@link SabreError} with a stable `code`, so callers
+ * can branch on `err.code` (or `instanceof`) instead of parsing messages. An operation that
+ * throws one of these has left shared memory exactly as it found it.
+ */
+
+/** Base class of every error sabre throws. */
+export class SabreError extends Error {
+  /** A stable, machine-readable code such as `ERR_SABRE_INVALID_ARGUMENT`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An argument has the wrong type, is out of range (NaN, negative, too large) or cannot be used. */
+export class InvalidArgumentError extends SabreError {
+  constructor(message: string) {
+    super('ERR_SABRE_INVALID_ARGUMENT', message);
+  }
+}
+
+/** A handle is malformed, of another kind of primitive, of another layout version, or points at memory that does not hold what it claims. */
+export class HandleError extends SabreError {
+  constructor(message: string) {
+    super('ERR_SABRE_HANDLE', message);
+  }
+}
+
+/** A lock was released by a thread that does not hold it. */
+export class NotOwnerError extends SabreError {
+  constructor(message: string) {
+    super('ERR_SABRE_NOT_OWNER', message);
+  }
+}
+
+/** The call is not allowed in the primitive's current state (over-release, over-count-down, self-deadlock). */
+export class IllegalStateError extends SabreError {
+  constructor(message: string) {
+    super('ERR_SABRE_ILLEGAL_STATE', message);
+  }
+}
+
+/** A blocking call was made on the main thread, where it would freeze timers and I/O. */
+export class MainThreadBlockingError extends SabreError {
+  constructor(what: string, asyncAlternative: string) {
+    super(
+      'ERR_SABRE_MAIN_THREAD_BLOCKING',
+      `${what} would block the main thread's event loop (timers and I/O freeze while it waits); use ${asyncAlternative} on the main thread`,
+    );
+  }
+}
+
+/** A `with…` helper or a barrier gave up waiting after its timeout. */
+export class TimeoutError extends SabreError {
+  constructor(message: string) {
+    super('ERR_SABRE_TIMEOUT', message);
+  }
+}
+
+/** A barrier generation was broken because a party timed out or was aborted; reset() makes it usable again. */
+export class BarrierBrokenError extends SabreError {
+  constructor(message: string) {
+    super('ERR_SABRE_BARRIER_BROKEN', message);
+  }
+}

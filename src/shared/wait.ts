@@ -1,0 +1,136 @@
+/**
+ * The wait/notify core shared by every primitive.
+ *
+ * Each primitive writes its contended path once, as a generator of {@link Park} requests: "sleep
+ * until word `index` no longer holds `value`". Two drivers run that same generator:
+ *
+ * - {@link parkBlocking} sleeps with `Atomics.wait` (worker threads), and
+ * - {@link parkAsync} sleeps with `Atomics.waitAsync` (the main thread, or any event loop).
+ *
+ * So the blocking and async forms of a primitive cannot drift apart: they are one algorithm.
+ *
+ * The generator is told why it woke ({@link WakeReason}). On `timed-out` or `aborted` it must give
+ * up without acquiring, after leaving the primitive in a state where no other waiter can be
+ * stranded (each primitive says how next to its algorithm).
+ *
+ * Two facts about `Atomics.waitAsync` shape {@link parkAsync}:
+ * 1. A pending async wait does not keep the event loop alive, so it holds a ref'ed timer
+ *    (keep-alive.ts) while it waits.
+ * 2. An async wait cannot be cancelled. After an abort its waiter stays queued on the word, and a
+ *    later `Atomics.notify(…, 1)` may pick it instead of a live waiter. To never swallow that
+ *    wake-up, an abandoned waiter that is woken passes it on ({@link Park.passOn}).
+ */
+import { holdEventLoop, releaseEventLoop } from './keep-alive.js';
+
+/** Why a parked waiter resumed. */
+export type WakeReason =
+  /** `Atomics.notify` woke it. */
+  | 'woken'
+  /** The word no longer held the expected value when it tried to sleep. */
+  | 'changed'
+  /** The deadline passed (the generator must give up). */
+  | 'timed-out'
+  /** The AbortSignal fired (the generator must give up; the driver then rejects). */
+  | 'aborted';
+
+/** A request to sleep while `view[index] === value`. */
+export interface Park {
+  readonly index: number;
+  readonly value: number;
+  /**
+   * Called if an abandoned async wait on this word is later woken by `notify(…, 1)`: it must pass
+   * the wake-up on to a live waiter. Default: notify one more waiter on the same word.
+   */
+  readonly passOn?: () => void;
+}
+
+/** A primitive's contended path: yields parks, returns its result (a failure value after giving up). */
+export type ParkSteps<T> = Generator<Park, T, WakeReason>;
+
+/** Whether the driver told the steps to give up. */
+export function isGiveUp(reason: WakeReason): boolean {
+  return reason === 'timed-out' || reason === 'aborted';
+}
+
+/**
+ * The {@link Park.passOn} of primitives whose wake-ups are broadcasts (notify all): a wake-up taken
+ * by an abandoned waiter was also delivered to every live one, so there is nothing to pass on.
+ */
+export function broadcastNeedsNoPassOn(): void {}
+
+/** Runs `steps` to completion with `Atomics.wait`, giving up at `deadline` (performance.now() clock). */
+export function parkBlocking<T>(view: Int32Array, steps: ParkSteps<T>, deadline: number): T {
+  let step = steps.next();
+  while (!step.done) {
+    const { index, value } = step.value;
+    const remaining = deadline - performance.now();
+    let reason: WakeReason;
+    if (remaining <= 0) {
+      reason = 'timed-out';
+    } else {
+      const outcome = Atomics.wait(view, index, value, remaining);
+      reason = outcome === 'ok' ? 'woken' : outcome === 'not-equal' ? 'changed' : 'timed-out';
+    }
+    step = steps.next(reason);
+  }
+  return step.value;
+}
+
+/**
+ * Runs `steps` to completion with `Atomics.waitAsync`, giving up at `deadline`; if `signal`
+ * aborts, the steps give up and the returned promise rejects with `signal.reason`.
+ */
+export async function parkAsync<T>(view: Int32Array, steps: ParkSteps<T>, deadline: number, signal?: AbortSignal): Promise<T> {
+  holdEventLoop();
+  let aborted = false;
+  try {
+    let step = steps.next();
+    while (!step.done) {
+      const park = step.value;
+      const remaining = deadline - performance.now();
+      let reason: WakeReason;
+      if (signal?.aborted) reason = 'aborted';
+      else if (remaining <= 0) reason = 'timed-out';
+      else reason = await sleepAsync(view, park, remaining, signal);
+      aborted ||= reason === 'aborted';
+      step = steps.next(reason);
+    }
+    if (aborted) throw signal?.reason;
+    return step.value;
+  } finally {
+    releaseEventLoop();
+  }
+}
+
+function reasonOf(outcome: 'ok' | 'not-equal' | 'timed-out'): WakeReason {
+  return outcome === 'ok' ? 'woken' : outcome === 'not-equal' ? 'changed' : 'timed-out';
+}
+
+function sleepAsync(view: Int32Array, park: Park, remainingMs: number, signal: AbortSignal | undefined): Promise<WakeReason> {
+  const wait = Atomics.waitAsync(view, park.index, park.value, remainingMs);
+  if (!wait.async) return Promise.resolve(reasonOf(wait.value));
+  if (signal === undefined) return wait.value.then(reasonOf);
+  return new Promise<WakeReason>((resolve) => {
+    let settled = false;
+    const onAbort = (): void => {
+      if (settled) return;
+      settled = true;
+      resolve('aborted');
+      // The waiter is still queued on the word. If a notify lands on it, that wake-up was meant
+      // for someone: hand it on instead of letting it vanish.
+      void wait.value.then((outcome) => {
+        if (outcome === 'ok') (park.passOn ?? (() => Atomics.notify(view, park.index, 1)))();
+      });
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    void wait.value.then((outcome) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      resolve(reasonOf(outcome));
+    });
+  });
+}
+
+/** How many times a contended path re-reads a word before parking: parking costs microseconds, a short spin costs less. */
+export const SPIN_LIMIT = 64;

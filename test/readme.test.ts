@@ -1,0 +1,42 @@
+/**
+ * The README is the front door: its example must run as printed, and the commands it gives must
+ * exist in package.json.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
+// Written inside the package, so that `import … from 'sabre'` resolves to this package by its own name.
+const exampleFile = new URL('./fixtures/.readme-example.mjs', import.meta.url);
+
+afterAll(() => rmSync(exampleFile, { force: true }));
+
+describe('README', () => {
+  it('the example runs as printed and prints what it says', () => {
+    const block = /## Example[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    writeFileSync(exampleFile, block!);
+    const run = spawnSync(process.execPath, [fileURLToPath(exampleFile)], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('5000');
+  });
+
+  it('gives the test command, and package.json has the scripts and bin it mentions', () => {
+    expect(readme).toMatch(/^npm test\b/m);
+    expect(readme).toMatch(/npm install && npx sabre stress/);
+    expect(pkg.scripts.test).toBeDefined();
+    expect(pkg.scripts.bench).toBeDefined();
+    expect(pkg.scripts.prepare).toBe('npm run build');
+    expect(pkg.bin.sabre).toBe('dist/src/cli/main.js');
+  });
+
+  it('justifies every dependency in one line', () => {
+    const all = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    for (const name of [...Object.keys(all.dependencies ?? {}), ...Object.keys(all.devDependencies ?? {})]) {
+      expect(readme, `README should say why ${name} is a dependency`).toMatch(new RegExp('`' + name.replace('/', '\\/') + '`'));
+    }
+  });
+});
