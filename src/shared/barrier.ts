@@ -20,7 +20,8 @@
  * is not its own number means broken (reset() skips a number so stale waiters see that too).
  */
 import { BarrierBrokenError, IllegalStateError, TimeoutError } from '../errors.js';
-import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, handleOf, publishHeader } from './region.js';
+import { SharedPrimitive } from './primitive.js';
+import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, publishHeader } from './region.js';
 import { assertMayBlock } from './thread.js';
 import { type AsyncWaitOptions, checkAsyncOptions, checkInteger, deadlineAfter } from './validate.js';
 import { type ParkSteps, SPIN_LIMIT, broadcastNeedsNoPassOn, isGiveUp, parkAsync, parkBlocking } from './wait.js';
@@ -58,17 +59,15 @@ function next(generation: number, step = 1): number {
 }
 
 /** A reusable barrier for N parties on any threads: blocking form for workers, async for the main thread. */
-export class Barrier {
+export class Barrier extends SharedPrimitive<'sabre/barrier'> {
   /** Bytes the barrier occupies inside a caller's buffer. */
   static readonly BYTES = SPEC.words * 4;
   /** Required alignment of its byte offset. */
   static readonly ALIGN = 4;
 
-  readonly #view: Int32Array;
-  #handle: BarrierHandle | undefined;
 
-  private constructor(view: Int32Array) {
-    this.#view = view;
+  private constructor(words: Int32Array) {
+    super(SPEC, words);
   }
 
   /** Creates a barrier for `parties` parties. */
@@ -85,24 +84,20 @@ export class Barrier {
     return new Barrier(attachRegion(SPEC, handle));
   }
 
-  /** The handle to send to other threads. */
-  get handle(): BarrierHandle {
-    return (this.#handle ??= handleOf(SPEC, this.#view));
-  }
 
   /** The number of parties per generation. */
   get parties(): number {
-    return Atomics.load(this.#view, PARTIES);
+    return Atomics.load(this.words, PARTIES);
   }
 
   /** The current generation number (a snapshot). */
   get generation(): number {
-    return Atomics.load(this.#view, GENERATION) & GENERATION_MASK;
+    return Atomics.load(this.words, GENERATION) & GENERATION_MASK;
   }
 
   /** Whether the current generation is broken (a snapshot). */
   get isBroken(): boolean {
-    return (Atomics.load(this.#view, GENERATION) & BROKEN) !== 0;
+    return (Atomics.load(this.words, GENERATION) & BROKEN) !== 0;
   }
 
   /**
@@ -115,7 +110,7 @@ export class Barrier {
     if (timeoutMs !== 0) assertMayBlock('Barrier.arriveAndWait()', 'Barrier.arriveAndWaitAsync()');
     const generation = this.#arrive();
     if (generation < 0) return { leader: true, generation: ~generation };
-    return this.#settle(generation, parkBlocking(this.#view, this.#awaitGeneration(generation), deadline), timeoutMs);
+    return this.#settle(generation, parkBlocking(this.words, this.#awaitGeneration(generation), deadline), timeoutMs);
   }
 
   /** Arrives and waits without blocking the event loop. Rejects as {@link arriveAndWait} throws; with `signal.reason` on abort (which also breaks the generation). */
@@ -124,7 +119,7 @@ export class Barrier {
     signal?.throwIfAborted();
     const generation = this.#arrive();
     if (generation < 0) return { leader: true, generation: ~generation };
-    return this.#settle(generation, await parkAsync(this.#view, this.#awaitGeneration(generation), deadline, signal), options?.timeoutMs);
+    return this.#settle(generation, await parkAsync(this.words, this.#awaitGeneration(generation), deadline, signal), options?.timeoutMs);
   }
 
   /**
@@ -132,7 +127,7 @@ export class Barrier {
    * the old generation see it as broken. Call it when no party is in the middle of arriving.
    */
   reset(): void {
-    const view = this.#view;
+    const view = this.words;
     for (;;) {
       const generation = Atomics.load(view, GENERATION);
       // Break first so that nobody arrives into the generation being discarded.
@@ -147,7 +142,7 @@ export class Barrier {
 
   /** Registers an arrival. Returns the generation to wait for, or `~generation` (negative) when this party completed it. */
   #arrive(): number {
-    const view = this.#view;
+    const view = this.words;
     const generation = Atomics.load(view, GENERATION);
     if ((generation & BROKEN) !== 0) throw brokenError();
     const parties = Atomics.load(view, PARTIES);
@@ -165,20 +160,20 @@ export class Barrier {
   }
 
   #break(generation: number): boolean {
-    if (Atomics.compareExchange(this.#view, GENERATION, generation, generation | BROKEN) !== generation) return false;
-    Atomics.notify(this.#view, GENERATION);
+    if (Atomics.compareExchange(this.words, GENERATION, generation, generation | BROKEN) !== generation) return false;
+    Atomics.notify(this.words, GENERATION);
     return true;
   }
 
   #outcome(generation: number): Outcome | undefined {
-    const now = Atomics.load(this.#view, GENERATION);
+    const now = Atomics.load(this.words, GENERATION);
     if (now === generation) return undefined;
     return (now & GENERATION_MASK) === next(generation) ? 'passed' : 'broken';
   }
 
   *#awaitGeneration(generation: number): ParkSteps<Outcome> {
     for (let spin = 0; spin < SPIN_LIMIT * 4; spin++) {
-      if (Atomics.load(this.#view, GENERATION) !== generation) break;
+      if (Atomics.load(this.words, GENERATION) !== generation) break;
     }
     for (;;) {
       const outcome = this.#outcome(generation);

@@ -22,7 +22,8 @@
  */
 import { InvalidArgumentError, NotOwnerError } from '../errors.js';
 import { Mutex } from './mutex.js';
-import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, handleOf, publishHeader } from './region.js';
+import { SharedPrimitive } from './primitive.js';
+import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, publishHeader } from './region.js';
 import { assertMayBlock } from './thread.js';
 import { type AsyncWaitOptions, checkAsyncOptions, deadlineAfter, describeValue } from './validate.js';
 import { type ParkSteps, isGiveUp, parkAsync, parkBlocking } from './wait.js';
@@ -41,17 +42,15 @@ function checkMutex(mutex: unknown, what: string): Mutex {
 }
 
 /** A condition variable usable from every thread, paired with a {@link Mutex} at each wait. */
-export class CondVar {
+export class CondVar extends SharedPrimitive<'sabre/condvar'> {
   /** Bytes the condvar occupies inside a caller's buffer. */
   static readonly BYTES = SPEC.words * 4;
   /** Required alignment of its byte offset. */
   static readonly ALIGN = 4;
 
-  readonly #view: Int32Array;
-  #handle: CondVarHandle | undefined;
 
-  private constructor(view: Int32Array) {
-    this.#view = view;
+  private constructor(words: Int32Array) {
+    super(SPEC, words);
   }
 
   /** Creates a condition variable. */
@@ -66,10 +65,6 @@ export class CondVar {
     return new CondVar(attachRegion(SPEC, handle));
   }
 
-  /** The handle to send to other threads. */
-  get handle(): CondVarHandle {
-    return (this.#handle ??= handleOf(SPEC, this.#view));
-  }
 
   /**
    * Releases `mutex` (which this thread must hold), waits for a notify up to `timeoutMs`, and
@@ -82,7 +77,7 @@ export class CondVar {
     assertMayBlock('CondVar.wait()', 'CondVar.waitAsync()');
     const sequence = this.#enter(mutex);
     try {
-      return parkBlocking(this.#view, this.#untilNotified(sequence), deadline);
+      return parkBlocking(this.words, this.#untilNotified(sequence), deadline);
     } finally {
       this.#leave();
       mutex.lock();
@@ -99,7 +94,7 @@ export class CondVar {
     signal?.throwIfAborted();
     const sequence = this.#enter(mutex);
     try {
-      return await parkAsync(this.#view, this.#untilNotified(sequence), deadline, signal);
+      return await parkAsync(this.words, this.#untilNotified(sequence), deadline, signal);
     } finally {
       this.#leave();
       await mutex.lockAsync();
@@ -118,25 +113,25 @@ export class CondVar {
 
   /** Threads currently inside wait()/waitAsync() (a snapshot). */
   get waiters(): number {
-    return Atomics.load(this.#view, WAITERS);
+    return Atomics.load(this.words, WAITERS);
   }
 
   #notify(count: number): void {
-    Atomics.add(this.#view, SEQUENCE, 1);
-    if (Atomics.load(this.#view, WAITERS) > 0) Atomics.notify(this.#view, SEQUENCE, count);
+    Atomics.add(this.words, SEQUENCE, 1);
+    if (Atomics.load(this.words, WAITERS) > 0) Atomics.notify(this.words, SEQUENCE, count);
   }
 
   /** Announces the waiter and reads the sequence while the mutex is still held, then releases it. */
   #enter(mutex: Mutex): number {
     if (!mutex.isHeldByCurrentThread()) throw new NotOwnerError('CondVar.wait(): this thread must hold the mutex it waits with');
-    Atomics.add(this.#view, WAITERS, 1);
-    const sequence = Atomics.load(this.#view, SEQUENCE);
+    Atomics.add(this.words, WAITERS, 1);
+    const sequence = Atomics.load(this.words, SEQUENCE);
     mutex.unlock();
     return sequence;
   }
 
   #leave(): void {
-    Atomics.sub(this.#view, WAITERS, 1);
+    Atomics.sub(this.words, WAITERS, 1);
   }
 
   /** One park on the sequence read under the mutex. A changed value is a notify that came after the unlock. */

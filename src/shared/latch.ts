@@ -11,7 +11,8 @@
  * once: no wake-up is lost.
  */
 import { IllegalStateError } from '../errors.js';
-import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, handleOf, publishHeader } from './region.js';
+import { SharedPrimitive } from './primitive.js';
+import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, publishHeader } from './region.js';
 import { assertMayBlock } from './thread.js';
 import { type AsyncWaitOptions, checkAsyncOptions, checkInteger, deadlineAfter } from './validate.js';
 import { type ParkSteps, broadcastNeedsNoPassOn, isGiveUp, parkAsync, parkBlocking } from './wait.js';
@@ -31,17 +32,15 @@ export interface LatchOptions extends Placement {
 }
 
 /** A countdown latch usable from every thread. */
-export class Latch {
+export class Latch extends SharedPrimitive<'sabre/latch'> {
   /** Bytes the latch occupies inside a caller's buffer. */
   static readonly BYTES = SPEC.words * 4;
   /** Required alignment of its byte offset. */
   static readonly ALIGN = 4;
 
-  readonly #view: Int32Array;
-  #handle: LatchHandle | undefined;
 
-  private constructor(view: Int32Array) {
-    this.#view = view;
+  private constructor(words: Int32Array) {
+    super(SPEC, words);
   }
 
   /** Creates a latch that opens after `count` count-downs. */
@@ -58,20 +57,16 @@ export class Latch {
     return new Latch(attachRegion(SPEC, handle));
   }
 
-  /** The handle to send to other threads. */
-  get handle(): LatchHandle {
-    return (this.#handle ??= handleOf(SPEC, this.#view));
-  }
 
   /** Count-downs still needed (a snapshot). */
   get count(): number {
-    return Atomics.load(this.#view, COUNT);
+    return Atomics.load(this.words, COUNT);
   }
 
   /** Counts down by `n` (default 1); opening the latch wakes every waiter. Counting past zero is an {@link IllegalStateError} and changes nothing. */
   countDown(n = 1): void {
     checkInteger(n, 'n', 1, LIMIT);
-    const view = this.#view;
+    const view = this.words;
     for (;;) {
       const count = Atomics.load(view, COUNT);
       if (n > count) throw new IllegalStateError(`Latch.countDown(${n}): only ${count} count-downs remain`);
@@ -85,20 +80,20 @@ export class Latch {
   wait(timeoutMs?: number): boolean {
     const deadline = deadlineAfter(timeoutMs);
     if (timeoutMs !== 0) assertMayBlock('Latch.wait()', 'Latch.waitAsync()');
-    return parkBlocking(this.#view, this.#untilOpen(), deadline);
+    return parkBlocking(this.words, this.#untilOpen(), deadline);
   }
 
   /** Waits for the latch to open without blocking the event loop; false on timeout, rejects on abort. */
   async waitAsync(options?: AsyncWaitOptions): Promise<boolean> {
     const { deadline, signal } = checkAsyncOptions(options);
     signal?.throwIfAborted();
-    return parkAsync(this.#view, this.#untilOpen(), deadline, signal);
+    return parkAsync(this.words, this.#untilOpen(), deadline, signal);
   }
 
   /** Opening notifies every waiter, so a waiter that gives up strands nobody. */
   *#untilOpen(): ParkSteps<boolean> {
     for (;;) {
-      const count = Atomics.load(this.#view, COUNT);
+      const count = Atomics.load(this.words, COUNT);
       if (count === 0) return true;
       if (isGiveUp(yield { index: COUNT, value: count, passOn: broadcastNeedsNoPassOn })) return false;
     }

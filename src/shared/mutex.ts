@@ -27,7 +27,8 @@
  */
 import { IllegalStateError, NotOwnerError, type TimeoutError } from '../errors.js';
 import { runHeld, runHeldAsync } from './guard.js';
-import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, handleOf, publishHeader } from './region.js';
+import { SharedPrimitive } from './primitive.js';
+import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, publishHeader } from './region.js';
 import { OWNER_MASK, SELF_TAG, assertMayBlock, threadIdOfTag } from './thread.js';
 import { type AsyncWaitOptions, checkAsyncOptions, deadlineAfter } from './validate.js';
 import { type ParkSteps, SPIN_LIMIT, isGiveUp, parkAsync, parkBlocking } from './wait.js';
@@ -56,17 +57,15 @@ export type MutexHandle = PrimitiveHandle<'sabre/mutex'>;
  * await m.withLockAsync(() => { counter[0] += 1 });
  * ```
  */
-export class Mutex {
+export class Mutex extends SharedPrimitive<'sabre/mutex'> {
   /** Bytes the mutex occupies inside a caller's buffer. */
   static readonly BYTES = SPEC.words * 4;
   /** Required alignment of its byte offset (64 is better for a hot lock: its own cache line). */
   static readonly ALIGN = 4;
 
-  readonly #view: Int32Array;
-  #handle: MutexHandle | undefined;
 
-  private constructor(view: Int32Array) {
-    this.#view = view;
+  private constructor(words: Int32Array) {
+    super(SPEC, words);
   }
 
   /** Creates an unlocked mutex, in a new buffer or at `byteOffset` in a caller's zeroed buffer. */
@@ -81,14 +80,10 @@ export class Mutex {
     return new Mutex(attachRegion(SPEC, handle));
   }
 
-  /** The handle to send to other threads (postMessage, workerData). */
-  get handle(): MutexHandle {
-    return (this.#handle ??= handleOf(SPEC, this.#view));
-  }
 
   /** Takes the lock if it is free; never waits. */
   tryLock(): boolean {
-    if (Atomics.compareExchange(this.#view, STATE, 0, SELF_TAG) !== 0) return false;
+    if (Atomics.compareExchange(this.words, STATE, 0, SELF_TAG) !== 0) return false;
     this.#stampEpoch();
     return true;
   }
@@ -102,7 +97,7 @@ export class Mutex {
     if (timeoutMs !== 0) assertMayBlock('Mutex.lock()', 'Mutex.lockAsync()');
     if (this.tryLock()) return true;
     this.#refuseSelfDeadlock();
-    if (!parkBlocking(this.#view, this.#contended(), deadline)) return false;
+    if (!parkBlocking(this.words, this.#contended(), deadline)) return false;
     this.#stampEpoch();
     return true;
   }
@@ -115,14 +110,14 @@ export class Mutex {
     const { deadline, signal } = checkAsyncOptions(options);
     signal?.throwIfAborted();
     if (this.tryLock()) return true;
-    if (!(await parkAsync(this.#view, this.#contended(), deadline, signal))) return false;
+    if (!(await parkAsync(this.words, this.#contended(), deadline, signal))) return false;
     this.#stampEpoch();
     return true;
   }
 
   /** Releases the lock. Throws {@link NotOwnerError} (changing nothing) if this thread does not hold it. */
   unlock(): void {
-    const view = this.#view;
+    const view = this.words;
     // Fast path: one CAS both proves this thread holds the lock and, since nobody announced
     // themselves (no WAITERS), releases it with nobody to wake.
     const state = Atomics.compareExchange(view, STATE, SELF_TAG, 0);
@@ -152,23 +147,23 @@ export class Mutex {
 
   /** Whether some thread holds the lock (a snapshot: it may change at once). */
   isLocked(): boolean {
-    return Atomics.load(this.#view, STATE) !== 0;
+    return Atomics.load(this.words, STATE) !== 0;
   }
 
   /** Whether this thread holds the lock. */
   isHeldByCurrentThread(): boolean {
-    return (Atomics.load(this.#view, STATE) & OWNER_MASK) === SELF_TAG;
+    return (Atomics.load(this.words, STATE) & OWNER_MASK) === SELF_TAG;
   }
 
   /** The current holder, or null when unlocked (a snapshot: it may change at once). */
   holder(): Holder | null {
-    const state = Atomics.load(this.#view, STATE);
+    const state = Atomics.load(this.words, STATE);
     if (state === 0) return null;
-    return { threadId: threadIdOfTag(state & OWNER_MASK), epoch: this.#view[EPOCH]! >>> 0 };
+    return { threadId: threadIdOfTag(state & OWNER_MASK), epoch: this.words[EPOCH]! >>> 0 };
   }
 
   #stampEpoch(): void {
-    stampEpoch(this.#view, EPOCH);
+    stampEpoch(this.words, EPOCH);
   }
 
   #refuseSelfDeadlock(): void {
@@ -184,7 +179,7 @@ export class Mutex {
    * WAITERS on the current holder's word before leaving, so the wake-up it used is not lost.
    */
   *#contended(): ParkSteps<boolean> {
-    const view = this.#view;
+    const view = this.words;
     for (let spin = 0; spin < SPIN_LIMIT; spin++) {
       if (Atomics.load(view, STATE) === 0 && Atomics.compareExchange(view, STATE, 0, SELF_TAG) === 0) return true;
     }

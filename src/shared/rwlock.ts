@@ -30,7 +30,8 @@
  */
 import { IllegalStateError, NotOwnerError } from '../errors.js';
 import { runHeld, runHeldAsync } from './guard.js';
-import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, handleOf, publishHeader } from './region.js';
+import { SharedPrimitive } from './primitive.js';
+import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, publishHeader } from './region.js';
 import { OWNER_MASK, SELF_TAG, assertMayBlock, threadIdOfTag } from './thread.js';
 import { type AsyncWaitOptions, checkAsyncOptions, deadlineAfter } from './validate.js';
 import { type Holder, stampEpoch } from './holder.js';
@@ -67,19 +68,17 @@ function isReadLockable(state: number): boolean {
  * A thread already holding a read lock (through this object) may take it again without waiting
  * behind a queued writer, so recursive reads cannot deadlock. Write locks are not reentrant.
  */
-export class RwLock {
+export class RwLock extends SharedPrimitive<'sabre/rwlock'> {
   /** Bytes the lock occupies inside a caller's buffer. */
   static readonly BYTES = SPEC.words * 4;
   /** Required alignment of its byte offset (64 is better: its own cache line). */
   static readonly ALIGN = 4;
 
-  readonly #view: Int32Array;
   /** Read holds taken through this object: lets recursive reads skip the writer queue and catches unbalanced unlocks. */
   #readHolds = 0;
-  #handle: RwLockHandle | undefined;
 
-  private constructor(view: Int32Array) {
-    this.#view = view;
+  private constructor(words: Int32Array) {
+    super(SPEC, words);
   }
 
   /** Creates an unlocked rwlock, in a new buffer or at `byteOffset` in a caller's zeroed buffer. */
@@ -94,10 +93,6 @@ export class RwLock {
     return new RwLock(attachRegion(SPEC, handle));
   }
 
-  /** The handle to send to other threads. */
-  get handle(): RwLockHandle {
-    return (this.#handle ??= handleOf(SPEC, this.#view));
-  }
 
   // ---- read side -------------------------------------------------------------------------------
 
@@ -114,7 +109,7 @@ export class RwLock {
     if (this.isWriteHeldByCurrentThread()) {
       throw new IllegalStateError('RwLock.readLock(): this thread holds the write lock and would wait for itself forever');
     }
-    return this.#counted(parkBlocking(this.#view, this.#readContended(), deadline));
+    return this.#counted(parkBlocking(this.words, this.#readContended(), deadline));
   }
 
   /** Takes a read lock without blocking the event loop; false on timeout, rejects on abort. */
@@ -123,7 +118,7 @@ export class RwLock {
     signal?.throwIfAborted();
     // No writer-queue bypass here: other async tasks of this thread can release while we wait.
     if (this.#tryRead(false)) return true;
-    return this.#counted(await parkAsync(this.#view, this.#readContended(), deadline, signal));
+    return this.#counted(await parkAsync(this.words, this.#readContended(), deadline, signal));
   }
 
   /** Releases a read lock taken through this object; {@link NotOwnerError} (nothing changed) if it holds none. */
@@ -132,7 +127,7 @@ export class RwLock {
       throw new NotOwnerError('RwLock.readUnlock(): this thread holds no read lock through this RwLock object');
     }
     this.#readHolds--;
-    const state = Atomics.sub(this.#view, STATE, 1) - 1;
+    const state = Atomics.sub(this.words, STATE, 1) - 1;
     // Readers are never parked on a read-locked lock unless a writer is queued too, so only the
     // last reader out, with a writer waiting, has anyone to wake.
     if (isUnlocked(state) && (state & WRITERS_WAITING) !== 0) this.#wakeWriterOrReaders(state);
@@ -152,9 +147,9 @@ export class RwLock {
 
   /** Takes the write lock if it is free now; never waits. */
   tryWriteLock(): boolean {
-    const state = Atomics.load(this.#view, STATE);
+    const state = Atomics.load(this.words, STATE);
     if (!isUnlocked(state)) return false;
-    return this.#stamped(Atomics.compareExchange(this.#view, STATE, state, state | WRITE_LOCKED | SELF_TAG) === state);
+    return this.#stamped(Atomics.compareExchange(this.words, STATE, state, state | WRITE_LOCKED | SELF_TAG) === state);
   }
 
   /** Takes the write lock, waiting up to `timeoutMs` (default forever); false on timeout. Workers only. */
@@ -165,7 +160,7 @@ export class RwLock {
     if (this.isWriteHeldByCurrentThread() || this.#readHolds > 0) {
       throw new IllegalStateError('RwLock.writeLock(): this thread already holds this lock (read or write) and would wait for itself forever');
     }
-    return this.#stamped(parkBlocking(this.#view, this.#writeContended(), deadline));
+    return this.#stamped(parkBlocking(this.words, this.#writeContended(), deadline));
   }
 
   /** Takes the write lock without blocking the event loop; false on timeout, rejects on abort. */
@@ -173,12 +168,12 @@ export class RwLock {
     const { deadline, signal } = checkAsyncOptions(options);
     signal?.throwIfAborted();
     if (this.tryWriteLock()) return true;
-    return this.#stamped(await parkAsync(this.#view, this.#writeContended(), deadline, signal));
+    return this.#stamped(await parkAsync(this.words, this.#writeContended(), deadline, signal));
   }
 
   /** Releases the write lock; {@link NotOwnerError} (nothing changed) if this thread does not hold it. */
   writeUnlock(): void {
-    const view = this.#view;
+    const view = this.words;
     for (;;) {
       const state = Atomics.load(view, STATE);
       if ((state & WRITE_LOCKED) === 0 || (state & COUNT_MASK) !== SELF_TAG) {
@@ -210,32 +205,32 @@ export class RwLock {
 
   /** How many read holds are active, all threads together (a snapshot). */
   readerCount(): number {
-    const state = Atomics.load(this.#view, STATE);
+    const state = Atomics.load(this.words, STATE);
     return (state & WRITE_LOCKED) !== 0 ? 0 : state & COUNT_MASK;
   }
 
   /** Whether some thread holds the write lock (a snapshot). */
   isWriteLocked(): boolean {
-    return (Atomics.load(this.#view, STATE) & WRITE_LOCKED) !== 0;
+    return (Atomics.load(this.words, STATE) & WRITE_LOCKED) !== 0;
   }
 
   /** Whether this thread holds the write lock. */
   isWriteHeldByCurrentThread(): boolean {
-    const state = Atomics.load(this.#view, STATE);
+    const state = Atomics.load(this.words, STATE);
     return (state & WRITE_LOCKED) !== 0 && (state & COUNT_MASK) === SELF_TAG;
   }
 
   /** The write holder, or null when not write-locked (a snapshot). */
   holder(): Holder | null {
-    const state = Atomics.load(this.#view, STATE);
+    const state = Atomics.load(this.words, STATE);
     if ((state & WRITE_LOCKED) === 0) return null;
-    return { threadId: threadIdOfTag(state & COUNT_MASK), epoch: this.#view[EPOCH]! >>> 0 };
+    return { threadId: threadIdOfTag(state & COUNT_MASK), epoch: this.words[EPOCH]! >>> 0 };
   }
 
   // ---- internals -------------------------------------------------------------------------------
 
   #tryRead(bypassQueuedWriters: boolean): boolean {
-    const view = this.#view;
+    const view = this.words;
     let state = Atomics.load(view, STATE);
     for (;;) {
       const lockable = bypassQueuedWriters
@@ -254,14 +249,14 @@ export class RwLock {
   }
 
   #stamped(acquired: boolean): boolean {
-    if (acquired) stampEpoch(this.#view, EPOCH); // see mutex.ts for why a plain store is enough
+    if (acquired) stampEpoch(this.words, EPOCH); // see mutex.ts for why a plain store is enough
 
     return acquired;
   }
 
   /** Readers are woken all together, so a reader that gives up can never strand another. */
   *#readContended(): ParkSteps<boolean> {
-    const view = this.#view;
+    const view = this.words;
     for (let spin = 0; spin < SPIN_LIMIT; spin++) {
       const state = Atomics.load(view, STATE);
       if (isReadLockable(state) && Atomics.compareExchange(view, STATE, state, state + 1) === state) return true;
@@ -281,7 +276,7 @@ export class RwLock {
   }
 
   *#writeContended(): ParkSteps<boolean> {
-    const view = this.#view;
+    const view = this.words;
     for (let spin = 0; spin < SPIN_LIMIT; spin++) {
       const state = Atomics.load(view, STATE);
       if (isUnlocked(state) && Atomics.compareExchange(view, STATE, state, state | WRITE_LOCKED | SELF_TAG) === state) return true;
@@ -317,18 +312,18 @@ export class RwLock {
    */
   #passOnWriterWake(): void {
     if (this.#wakeWriter()) return;
-    const state = Atomics.load(this.#view, STATE);
+    const state = Atomics.load(this.words, STATE);
     if (isUnlocked(state) && (state & WAITING) !== 0) this.#wakeWriterOrReaders(state);
   }
 
   #wakeWriter(): boolean {
-    Atomics.add(this.#view, WRITER_WAKE, 1);
-    return Atomics.notify(this.#view, WRITER_WAKE, 1) > 0;
+    Atomics.add(this.words, WRITER_WAKE, 1);
+    return Atomics.notify(this.words, WRITER_WAKE, 1) > 0;
   }
 
   /** Called with an unlocked state that has waiting bits: hand the lock to one writer, else to all readers. */
   #wakeWriterOrReaders(state: number): void {
-    const view = this.#view;
+    const view = this.words;
     if (state === WRITERS_WAITING) {
       const seen = Atomics.compareExchange(view, STATE, state, 0);
       if (seen === state) {

@@ -21,7 +21,8 @@
  */
 import { IllegalStateError } from '../errors.js';
 import { runHeld, runHeldAsync } from './guard.js';
-import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, handleOf, publishHeader } from './region.js';
+import { SharedPrimitive } from './primitive.js';
+import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, publishHeader } from './region.js';
 import { assertMayBlock } from './thread.js';
 import { type AsyncWaitOptions, checkAsyncOptions, checkInteger, deadlineAfter } from './validate.js';
 import { type ParkSteps, type WakeReason, broadcastNeedsNoPassOn, isGiveUp, parkAsync, parkBlocking } from './wait.js';
@@ -45,17 +46,15 @@ export interface SemaphoreOptions extends Placement {
 }
 
 /** A counting semaphore usable from every thread: blocking forms for workers, async forms for the main thread. */
-export class Semaphore {
+export class Semaphore extends SharedPrimitive<'sabre/semaphore'> {
   /** Bytes the semaphore occupies inside a caller's buffer. */
   static readonly BYTES = SPEC.words * 4;
   /** Required alignment of its byte offset. */
   static readonly ALIGN = 4;
 
-  readonly #view: Int32Array;
-  #handle: SemaphoreHandle | undefined;
 
-  private constructor(view: Int32Array) {
-    this.#view = view;
+  private constructor(words: Int32Array) {
+    super(SPEC, words);
   }
 
   /** Creates a semaphore with `permits` available. */
@@ -74,19 +73,15 @@ export class Semaphore {
     return new Semaphore(attachRegion(SPEC, handle));
   }
 
-  /** The handle to send to other threads. */
-  get handle(): SemaphoreHandle {
-    return (this.#handle ??= handleOf(SPEC, this.#view));
-  }
 
   /** Permits available now (a snapshot). */
   get available(): number {
-    return Atomics.load(this.#view, PERMITS);
+    return Atomics.load(this.words, PERMITS);
   }
 
   /** The ceiling set at creation. */
   get maxPermits(): number {
-    return Atomics.load(this.#view, MAX);
+    return Atomics.load(this.words, MAX);
   }
 
   /** Takes `n` permits (default 1) if they are available now; never waits. */
@@ -99,7 +94,7 @@ export class Semaphore {
     this.#checkCount(n);
     const deadline = deadlineAfter(timeoutMs);
     if (timeoutMs !== 0) assertMayBlock('Semaphore.acquire()', 'Semaphore.acquireAsync()');
-    return this.#tryTake(n) || parkBlocking(this.#view, this.#contended(n), deadline);
+    return this.#tryTake(n) || parkBlocking(this.words, this.#contended(n), deadline);
   }
 
   /** Takes `n` permits without blocking the event loop; false on timeout, rejects on abort. */
@@ -107,13 +102,13 @@ export class Semaphore {
     this.#checkCount(n);
     const { deadline, signal } = checkAsyncOptions(options);
     signal?.throwIfAborted();
-    return this.#tryTake(n) || parkAsync(this.#view, this.#contended(n), deadline, signal);
+    return this.#tryTake(n) || parkAsync(this.words, this.#contended(n), deadline, signal);
   }
 
   /** Returns `n` permits (default 1). Throws {@link IllegalStateError}, changing nothing, if that would pass maxPermits. */
   release(n = 1): void {
     this.#checkCount(n);
-    const view = this.#view;
+    const view = this.words;
     const max = Atomics.load(view, MAX);
     for (;;) {
       const permits = Atomics.load(view, PERMITS);
@@ -136,11 +131,11 @@ export class Semaphore {
   }
 
   #checkCount(n: unknown): number {
-    return checkInteger(n, 'n', 1, Atomics.load(this.#view, MAX));
+    return checkInteger(n, 'n', 1, Atomics.load(this.words, MAX));
   }
 
   #tryTake(n: number): boolean {
-    const view = this.#view;
+    const view = this.words;
     let permits = Atomics.load(view, PERMITS);
     while (permits >= n) {
       const seen = Atomics.compareExchange(view, PERMITS, permits, permits - n);
@@ -152,7 +147,7 @@ export class Semaphore {
 
   /** Release wakes every parked acquirer, so one that gives up never strands another. */
   *#contended(n: number): ParkSteps<boolean> {
-    const view = this.#view;
+    const view = this.words;
     for (;;) {
       if (this.#tryTake(n)) return true;
       Atomics.add(view, WAITERS, 1);
