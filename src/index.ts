@@ -12,6 +12,16 @@ export { Semaphore, type SemaphoreHandle, type SemaphoreOptions } from './shared
 export { Barrier, type BarrierHandle, type BarrierOptions, type BarrierArrival } from './shared/barrier.js';
 export { CondVar, type CondVarHandle } from './shared/condvar.js';
 export { Latch, type LatchHandle, type LatchOptions } from './shared/latch.js';
+export {
+  SharedCache,
+  type SharedCacheHandle,
+  type SetOptions,
+  type CacheStats,
+  type EvictionReason,
+  type EvictionListener,
+} from './cache/shared-cache.js';
+export type { SharedCacheOptions, EvictionPolicy } from './cache/options.js';
+export { ManualClock, type ManualClockHandle } from './cache/clock.js';
 export type { Placement, PrimitiveHandle } from './shared/region.js';
 export type { AsyncWaitOptions } from './shared/validate.js';
 export { pendingAsyncWaits } from './shared/keep-alive.js';

@@ -40,6 +40,13 @@ const WAITERS = 1 << 30;
 
 const SPEC = defineSpec({ kind: 'sabre/mutex', id: 1, layout: 1, words: 4 });
 
+/**
+ * Package-internal: lock even on the main thread. sabre's own structures (the cache's stripe
+ * locks) hold a mutex only for a few hundred nanoseconds and never while user code runs, so a
+ * main-thread caller of their synchronous API may wait that long. Not exported from the package.
+ */
+export const lockOnAnyThread = Symbol('sabre.lockOnAnyThread');
+
 /** The structured-clonable handle of a {@link Mutex}. */
 export type MutexHandle = PrimitiveHandle<'sabre/mutex'>;
 
@@ -100,6 +107,14 @@ export class Mutex extends SharedPrimitive<'sabre/mutex'> {
     if (!parkBlocking(this.words, this.#contended(), deadline)) return false;
     this.#stampEpoch();
     return true;
+  }
+
+  /** See {@link lockOnAnyThread}. */
+  [lockOnAnyThread](): void {
+    if (this.tryLock()) return;
+    this.#refuseSelfDeadlock();
+    parkBlocking(this.words, this.#contended(), Infinity);
+    this.#stampEpoch();
   }
 
   /**

@@ -48,7 +48,8 @@ export const WORD_ALIGN = 4;
 /** The cache-line size that standalone primitives are padded to. */
 export const CACHE_LINE = 64;
 
-function headerOf(spec: PrimitiveSpec<string>): number {
+/** The header word that marks memory as holding a primitive of `spec`'s kind and layout. */
+export function headerOf(spec: PrimitiveSpec<string>): number {
   return (MAGIC << 16) | (spec.id << 8) | spec.layout;
 }
 

@@ -1,0 +1,156 @@
+/**
+ * Keys and values as bytes in shared memory.
+ *
+ * Keys are strings, stored as UTF-8. Values carry a one-byte tag (in the entry record, not in
+ * the bytes) and a payload:
+ *
+ *   tag        payload
+ *   STRING     UTF-8
+ *   NUMBER     8 bytes, float64 little-endian
+ *   TRUE/FALSE/NULL  nothing
+ *   BIGINT     8 bytes, int64 little-endian (values outside int64 use BIGSTR: decimal UTF-8)
+ *   BYTES      the bytes of a Uint8Array, returned as a Uint8Array
+ *   BUFFER     the bytes of a Buffer, returned as a Buffer
+ *   CLONE      node:v8 structured-clone serialization (plain objects, arrays, Maps, Dates, …)
+ *
+ * Short ASCII strings (the common key) skip TextEncoder/TextDecoder, whose call overhead
+ * dominates below a few dozen characters.
+ */
+import { deserialize, serialize } from 'node:v8';
+import { InvalidArgumentError } from '../errors.js';
+import { describeValue } from '../shared/validate.js';
+
+export const Tag = {
+  STRING: 1,
+  NUMBER: 2,
+  TRUE: 3,
+  FALSE: 4,
+  NULL: 5,
+  BIGINT: 6,
+  BIGSTR: 7,
+  BYTES: 8,
+  BUFFER: 9,
+  CLONE: 10,
+} as const;
+
+/** A value as it is stored: its tag and payload bytes. */
+export interface Encoded {
+  readonly tag: number;
+  readonly bytes: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
+const SHORT = 64;
+
+/** UTF-8 bytes of a string; an ASCII loop for short strings. */
+export function utf8(text: string): Uint8Array {
+  const n = text.length;
+  if (n <= SHORT) {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0x7f) return encoder.encode(text);
+      out[i] = c;
+    }
+    return out;
+  }
+  return encoder.encode(text);
+}
+
+/** The string of UTF-8 bytes; an ASCII loop for short ones. */
+export function fromUtf8(bytes: Uint8Array): string {
+  const n = bytes.length;
+  if (n <= SHORT) {
+    let text = '';
+    for (let i = 0; i < n; i++) {
+      const c = bytes[i]!;
+      if (c > 0x7f) return decoder.decode(bytes);
+      text += String.fromCharCode(c);
+    }
+    return text;
+  }
+  return decoder.decode(bytes);
+}
+
+/** FNV-1a over the key bytes: cheap, and the same in every thread. */
+export function hashBytes(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+function fixed8(write: (view: DataView) => void): Uint8Array {
+  const bytes = new Uint8Array(8);
+  write(new DataView(bytes.buffer));
+  return bytes;
+}
+
+/** Encodes a value, or throws InvalidArgumentError if it cannot be stored. */
+export function encodeValue(value: unknown): Encoded {
+  switch (typeof value) {
+    case 'string':
+      return { tag: Tag.STRING, bytes: utf8(value) };
+    case 'number':
+      return { tag: Tag.NUMBER, bytes: fixed8((v) => v.setFloat64(0, value, true)) };
+    case 'boolean':
+      return { tag: value ? Tag.TRUE : Tag.FALSE, bytes: EMPTY };
+    case 'bigint':
+      return value >= INT64_MIN && value <= INT64_MAX
+        ? { tag: Tag.BIGINT, bytes: fixed8((v) => v.setBigInt64(0, value, true)) }
+        : { tag: Tag.BIGSTR, bytes: utf8(value.toString()) };
+    case 'object': {
+      if (value === null) return { tag: Tag.NULL, bytes: EMPTY };
+      if (Buffer.isBuffer(value)) return { tag: Tag.BUFFER, bytes: value };
+      if (value instanceof Uint8Array) return { tag: Tag.BYTES, bytes: value };
+      try {
+        return { tag: Tag.CLONE, bytes: serialize(value) };
+      } catch (error) {
+        throw new InvalidArgumentError(`value cannot be encoded: ${(error as Error).message}`);
+      }
+    }
+    default:
+      throw new InvalidArgumentError(
+        `value must be a string, number, boolean, null, bigint, Uint8Array/Buffer, or a structured-clonable object; got ${describeValue(value)}`,
+      );
+  }
+}
+
+/** Decodes a stored value; `bytes` is a private copy the result may keep. */
+export function decodeValue(tag: number, bytes: Uint8Array): unknown {
+  switch (tag) {
+    case Tag.STRING:
+      return fromUtf8(bytes);
+    case Tag.NUMBER:
+      return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
+    case Tag.TRUE:
+      return true;
+    case Tag.FALSE:
+      return false;
+    case Tag.NULL:
+      return null;
+    case Tag.BIGINT:
+      return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigInt64(0, true);
+    case Tag.BIGSTR:
+      return BigInt(fromUtf8(bytes));
+    case Tag.BYTES:
+      return bytes;
+    case Tag.BUFFER:
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    case Tag.CLONE:
+      return deserialize(bytes);
+    default:
+      throw new Error(`sabre: unknown value tag ${tag} (corrupt entry)`);
+  }
+}
+
+/** Whether two encoded values are the same value (compare-and-set compares encodings). */
+export function sameEncoding(tag: number, bytes: Uint8Array, other: Encoded): boolean {
+  if (tag !== other.tag || bytes.length !== other.bytes.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== other.bytes[i]) return false;
+  return true;
+}

@@ -1,0 +1,115 @@
+/**
+ * The shared-memory layout of a SharedCache: one SharedArrayBuffer, sized at creation.
+ *
+ *   offset            section          contents
+ *   0                 header   (64 B)  magic/kind/version, the configuration (see HEADER)
+ *   64                globals  (64 B)  the structure mutex, size, bytes, free lists, SIEVE list ends
+ *                                      and hand (see GLOBAL): written only under the structure mutex
+ *   128               stats   (S×128)  striped 64-bit counters, two 64-byte lines per stripe (stats.ts)
+ *   …                 stripes  (K×64)  per index stripe: its mutex (16 B) and seqlock word
+ *   …                 buckets  (B×4)   bucket heads: slot index + 1 of the first entry, 0 = empty
+ *   …                 slots    (N×64)  entry records, one 64-byte line each (see SLOT)
+ *   …                 chunks   (C×64)  value storage: word 0 = next chunk + 1, bytes 4..63 payload
+ *
+ * An entry's key and value bytes are stored back to back in a chain of 64-byte chunks. Every
+ * chunk is the same size, so any freed chunk serves any entry: there is no fragmentation, and
+ * with C = ceil(maxBytes / 60) + maxEntries chunks an allocation that the byte budget allows
+ * can never fail. Sections start on 64-byte boundaries, so no two stripes, stat stripes or slots
+ * share a cache line.
+ */
+import type { CacheConfig } from './options.js';
+
+export const LINE = 64;
+export const CHUNK_BYTES = 64;
+export const CHUNK_PAYLOAD = CHUNK_BYTES - 4;
+export const SLOT_WORDS = 16;
+export const STAT_STRIPES = 16;
+
+/** Header words (Int32 indexes from the start of the buffer). */
+export const HEADER = {
+  MAGIC: 0,
+  MAX_ENTRIES: 1,
+  MAX_BYTES: 2,
+  BUCKETS: 3,
+  STRIPES: 4,
+  CHUNKS: 5,
+  MAX_KEY_BYTES: 6,
+  MAX_VALUE_BYTES: 7,
+  POLICY: 8,
+  HIGH_WATER: 9,
+  LOW_WATER: 10,
+  /** float64 index (HEADER_TTL_F64): default TTL in ms, Infinity = none. */
+  TTL_F64: 6, // Float64Array index 6 = bytes 48..55
+} as const;
+
+/** Global words (Int32 indexes from the start of the buffer; line 1). */
+export const GLOBAL = {
+  /** The structure mutex occupies words 16..19 (Mutex.BYTES = 16). */
+  MUTEX_BYTE_OFFSET: 64,
+  SIZE: 20,
+  BYTES: 21,
+  FREE_SLOT: 22, // slot index + 1 of the first free slot
+  FREE_CHUNK: 23, // chunk index + 1 of the first free chunk
+  FREE_CHUNKS: 24, // free chunks count
+  LIST_HEAD: 25, // newest entry (slot + 1)
+  LIST_TAIL: 26, // oldest entry (slot + 1)
+  HAND: 27, // SIEVE hand (slot + 1), 0 = start at the tail
+  INSERTS: 28, // insertion counter
+  SWEEP: 29, // TTL sweep cursor (slot + 1), 0 = start at the tail
+} as const;
+
+/** Slot words (relative to the slot's first word). */
+export const SLOT = {
+  HASH: 0,
+  NEXT: 1, // next slot + 1 in the bucket chain (or in the free list)
+  FLAGS: 2, // bit 0 VISITED, bit 1 LIVE
+  KEY_LEN: 3,
+  TAG: 4,
+  VALUE_LEN: 5,
+  CHUNK: 6, // first chunk + 1
+  CHUNKS: 7, // chunks in the chain
+  EXPIRY_F64: 4, // float64 index within the slot (bytes 32..39): absolute expiry, Infinity = none
+  PREV: 10, // SIEVE list: towards the tail (older), slot + 1
+  NEWER: 11, // SIEVE list: towards the head (newer), slot + 1
+  GENERATION: 12, // bumped each time the slot is freed
+  INSERTED: 13, // insertion number
+} as const;
+
+export const FLAG_VISITED = 1;
+export const FLAG_LIVE = 2;
+
+/** Stripe words (relative to the stripe's first word; the mutex occupies words 0..3). */
+export const STRIPE = { SEQ: 4 } as const;
+
+/** Byte offsets of each section and the total size. */
+export interface CacheLayout {
+  readonly stats: number;
+  readonly stripes: number;
+  readonly buckets: number;
+  readonly slots: number;
+  readonly chunks: number;
+  readonly totalBytes: number;
+}
+
+function alignLine(n: number): number {
+  return Math.ceil(n / LINE) * LINE;
+}
+
+export function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+export function chunksFor(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / CHUNK_PAYLOAD));
+}
+
+export function layoutOf(config: Pick<CacheConfig, 'maxEntries' | 'stripes' | 'buckets' | 'chunks'>): CacheLayout {
+  const stats = 2 * LINE;
+  const stripes = stats + STAT_STRIPES * 2 * LINE;
+  const buckets = stripes + config.stripes * LINE;
+  const slots = alignLine(buckets + config.buckets * 4);
+  const chunks = slots + config.maxEntries * SLOT_WORDS * 4;
+  return { stats, stripes, buckets, slots, chunks, totalBytes: chunks + config.chunks * CHUNK_BYTES };
+}

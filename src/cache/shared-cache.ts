@@ -1,0 +1,678 @@
+/**
+ * SharedCache: one bounded cache in shared memory that every thread reads and writes.
+ *
+ * The memory is laid out in layout.ts and managed by store.ts, whose header states the locking
+ * protocol. This module applies it:
+ *
+ * - Reads (get/peek/has/ttl) take no lock: a seqlock-validated copy (store.ts). A hit writes
+ *   shared memory only to set the entry's recency bit, and only if it is not already set.
+ * - A write locks the key's stripe and opens its write section. Rewriting a value in place (same
+ *   chunks, no growth) needs nothing more. Anything that changes the size, the bytes or the
+ *   eviction queue also takes the structure mutex: it evicts *before* inserting, in a loop, under
+ *   the same lock as the insert (audit C's fix), so `size <= maxEntries` and `bytes <= maxBytes`
+ *   hold at every instant, not only at the end.
+ * - Victims in other stripes are claimed with tryLock (lock order: stripe, then structure, then
+ *   only tryLock), so eviction never deadlocks; a busy victim is skipped for the next candidate.
+ * - User code (onEvict listeners, getOrCompute's compute) never runs under a sabre lock.
+ */
+import { IllegalStateError, InvalidArgumentError } from '../errors.js';
+import { lockOnAnyThread } from '../shared/mutex.js';
+import { attachRegion, defineSpec, headerOf } from '../shared/region.js';
+import { describeValue } from '../shared/validate.js';
+import { ManualClock, type ManualClockHandle } from './clock.js';
+import { type Encoded, decodeValue, encodeValue, fromUtf8, hashBytes, sameEncoding, utf8 } from './codec.js';
+import { FLAG_LIVE, HEADER, SLOT, layoutOf } from './layout.js';
+import { type CacheConfig, type SharedCacheOptions, checkOptions, checkTtl } from './options.js';
+import { Counter } from './stats.js';
+import { type EntryCopy, INCONSISTENT, Store, readShape } from './store.js';
+
+const SPEC = defineSpec({ kind: 'sabre/cache', id: 16, layout: 1, words: 16 });
+
+/** The structured-clonable handle of a {@link SharedCache}: send it to a worker and `attach` it there. */
+export interface SharedCacheHandle {
+  readonly kind: 'sabre/cache';
+  readonly layout: number;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: 0;
+  readonly clock?: ManualClockHandle;
+}
+
+/** Why an entry left the cache without being deleted. */
+export type EvictionReason = 'capacity' | 'bytes' | 'burst' | 'ttl';
+
+/** Called in the registering thread for each entry that thread's operations evicted. */
+export type EvictionListener = (key: string, value: unknown, reason: EvictionReason) => void;
+
+/** Per-write options. */
+export interface SetOptions {
+  /** Time to live of this entry in ms (> 0, or Infinity for none). Default: the cache's `ttlMs`. */
+  ttlMs?: number;
+}
+
+/** Counters kept in shared memory: every thread reads the same numbers. */
+export interface CacheStats {
+  readonly hits: number;
+  readonly misses: number;
+  readonly sets: number;
+  readonly deletes: number;
+  readonly evictions: { readonly capacity: number; readonly bytes: number; readonly burst: number; readonly ttl: number };
+  /** Reads that found an entry past its expiry (lazy expiry). */
+  readonly expirations: number;
+  /** getOrCompute calls that waited for another caller's computation. */
+  readonly singleFlightWaits: number;
+  /** Writes that found their stripe locked and had to wait. */
+  readonly lockContention: number;
+  readonly size: number;
+  readonly bytes: number;
+}
+
+interface KeyRef {
+  readonly text: string;
+  readonly bytes: Uint8Array;
+  readonly hash: number;
+  readonly bucket: number;
+  readonly stripe: number;
+}
+
+/** Most entries one operation may pass over or evict (bounded work; the rest is done by later operations). */
+const WORK_LIMIT = 1_000;
+/** Entries a structural write checks for expiry (the incremental TTL sweep). */
+const SWEEP_BATCH = 2;
+/** Lock-free read attempts before a reader takes the stripe mutex. */
+const READ_RETRIES = 8;
+/** Attempts of a write whose eviction found every candidate busy. */
+const WRITE_RETRIES = 1_000;
+/**
+ * Lock-free reads rely on a plain load never being performed after a later Atomics.load of the
+ * seqlock word. V8 on x86-64 guarantees it (TSO, and atomics are compiler barriers); on weaker
+ * memory models (arm64 `ldar` is only an acquire) a plain load could slip past the validating
+ * load, so there the readers take the stripe mutex instead.
+ */
+const LOCK_FREE_READS = process.arch === 'x64' || process.arch === 'ia32';
+
+/** Thrown inside a write when eviction found every candidate busy; the write is retried from scratch. */
+class Busy extends Error {}
+
+const REASON_COUNTER: Record<EvictionReason, number> = {
+  capacity: Counter.evictedCapacity,
+  bytes: Counter.evictedBytes,
+  burst: Counter.evictedBurst,
+  ttl: Counter.evictedTtl,
+};
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * A bounded cache in one SharedArrayBuffer, shared by every thread that attaches its handle.
+ *
+ * @example
+ * ```ts
+ * const cache = SharedCache.create({ maxEntries: 10_000, maxBytes: 16 << 20, ttlMs: 60_000 });
+ * new Worker(file, { workerData: cache.handle });   // worker: SharedCache.attach(workerData)
+ * cache.set('user:1', { name: 'Ada' });
+ * cache.get('user:1');                              // { name: 'Ada' }, a copy
+ * ```
+ */
+export class SharedCache {
+  readonly #store: Store;
+  readonly #clock: ManualClock | undefined;
+  readonly #listeners = new Set<EvictionListener>();
+  #evicted: Array<[string, unknown, EvictionReason]> = [];
+  #handle: SharedCacheHandle | undefined;
+
+  private constructor(store: Store, clock: ManualClock | undefined) {
+    this.#store = store;
+    this.#clock = clock;
+  }
+
+  /** Creates a cache. Every option is checked first; a bad one throws InvalidArgumentError and allocates nothing. */
+  static create(options: SharedCacheOptions): SharedCache {
+    const config = checkOptions(options);
+    const buffer = new SharedArrayBuffer(layoutOf(config).totalBytes);
+    writeHeader(buffer, config);
+    const store = new Store(buffer, readShape(buffer), true);
+    Atomics.store(store.i32, HEADER.MAGIC, headerOf(SPEC)); // published last: attachers see a complete cache
+    return new SharedCache(store, config.clock);
+  }
+
+  /** Attaches to a cache created in another thread. A handle of another kind or version throws HandleError. */
+  static attach(handle: SharedCacheHandle): SharedCache {
+    const words = attachRegion(SPEC, handle);
+    const buffer = words.buffer as SharedArrayBuffer;
+    return new SharedCache(new Store(buffer, readShape(buffer), false), handle.clock ? ManualClock.attach(handle.clock) : undefined);
+  }
+
+  /** The handle to send to other threads (postMessage, workerData). */
+  get handle(): SharedCacheHandle {
+    const buffer = this.#store.i32.buffer as SharedArrayBuffer;
+    return (this.#handle ??= Object.freeze({
+      kind: 'sabre/cache' as const,
+      layout: SPEC.layout,
+      buffer,
+      byteOffset: 0 as const,
+      ...(this.#clock ? { clock: this.#clock.handle } : {}),
+    }));
+  }
+
+  /** Entries now (a snapshot; never above maxEntries). */
+  get size(): number {
+    return this.#store.size;
+  }
+
+  /** Key + value bytes now (a snapshot; never above maxBytes). */
+  get bytes(): number {
+    return this.#store.bytes;
+  }
+
+  /** The configured bounds. */
+  get maxEntries(): number {
+    return this.#store.shape.maxEntries;
+  }
+
+  get maxBytes(): number {
+    return this.#store.shape.maxBytes;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  /** The value of `key` (a copy the caller may keep), or undefined. A hit marks the entry recently used. */
+  get(key: string): unknown {
+    const found = this.#read(this.#key(key));
+    const stats = this.#store.stats;
+    if (found === undefined) {
+      stats.bump(Counter.misses);
+      return undefined;
+    }
+    this.#store.markVisited(found.slot);
+    stats.bump(Counter.hits);
+    return decodeValue(found.tag, found.value);
+  }
+
+  /** Like get, without marking the entry as used and without counting a hit or miss. */
+  peek(key: string): unknown {
+    const found = this.#read(this.#key(key), false);
+    return found === undefined ? undefined : decodeValue(found.tag, found.value);
+  }
+
+  /** Whether `key` holds a live entry (no recency update). */
+  has(key: string): boolean {
+    return this.#read(this.#key(key), false) !== undefined;
+  }
+
+  /** Remaining time to live of `key` in ms: Infinity if it never expires, undefined if there is no such entry. */
+  ttl(key: string): number | undefined {
+    const found = this.#read(this.#key(key), false);
+    if (found === undefined) return undefined;
+    return found.expiry === Infinity ? Infinity : Math.max(0, found.expiry - this.#now());
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  /** Stores `value` under `key`, evicting first if a bound requires it. */
+  set(key: string, value: unknown, options?: SetOptions): this {
+    const k = this.#key(key);
+    const encoded = this.#encode(k, value);
+    const expiry = this.#expiryFrom(options);
+    this.#write(k, (slot) => {
+      this.#put(k, slot, encoded, expiry);
+      this.#store.stats.bump(Counter.sets);
+    });
+    return this;
+  }
+
+  /** Stores `value` only if `key` holds no live entry. Exactly one of any number of racing callers, on any threads, gets true. */
+  setIfAbsent(key: string, value: unknown, options?: SetOptions): boolean {
+    const k = this.#key(key);
+    const encoded = this.#encode(k, value);
+    const expiry = this.#expiryFrom(options);
+    return this.#write(k, (slot) => {
+      if (slot >= 0) return false;
+      this.#put(k, slot, encoded, expiry);
+      this.#store.stats.bump(Counter.sets);
+      return true;
+    });
+  }
+
+  /**
+   * Replaces the value of `key` with `next` if it currently equals `expected` (compared by
+   * encoding: primitives by value, bytes by content, objects by their structured-clone bytes).
+   * Keeps the entry's expiry unless `options.ttlMs` is given.
+   */
+  compareAndSet(key: string, expected: unknown, next: unknown, options?: SetOptions): boolean {
+    const k = this.#key(key);
+    const want = this.#encode(k, expected);
+    const encoded = this.#encode(k, next);
+    const ttl = options?.ttlMs === undefined ? undefined : checkTtl(options.ttlMs, 'options.ttlMs');
+    return this.#write(k, (slot) => {
+      if (slot < 0 || !this.#holds(slot, want)) return false;
+      this.#put(k, slot, encoded, ttl === undefined ? this.#store.expiryOf(slot) : this.#expiryAfter(ttl));
+      this.#store.stats.bump(Counter.sets);
+      return true;
+    });
+  }
+
+  /** Deletes `key` if its value currently equals `expected` (compared as in compareAndSet). */
+  compareAndDelete(key: string, expected: unknown): boolean {
+    const k = this.#key(key);
+    const want = this.#encode(k, expected);
+    return this.#write(k, (slot) => {
+      if (slot < 0 || !this.#holds(slot, want)) return false;
+      this.#removeOwn(slot);
+      return true;
+    });
+  }
+
+  /**
+   * Adds `delta` (default 1) to the integer under `key` and returns the new value; a missing key
+   * counts as 0 and gets the default TTL; an existing entry keeps its expiry (as Redis INCR).
+   * Number counters stay within ±2^53-1 (safe integers), bigint counters within int64; a result
+   * outside that range, or a value that is not an integer, throws and changes nothing.
+   */
+  increment(key: string, delta: number | bigint = 1): number | bigint {
+    const k = this.#key(key);
+    if (typeof delta === 'number' ? !Number.isSafeInteger(delta) : typeof delta !== 'bigint') {
+      throw new InvalidArgumentError(`delta must be a safe integer or a bigint, got ${describeValue(delta)}`);
+    }
+    return this.#write(k, (slot) => {
+      const current = slot >= 0 ? this.#valueOf(slot) : typeof delta === 'bigint' ? 0n : 0;
+      const next = addInteger(key, current, delta);
+      const expiry = slot >= 0 ? this.#store.expiryOf(slot) : this.#expiryAfter(this.#store.shape.ttlMs);
+      this.#put(k, slot, encodeValue(next), expiry);
+      return next;
+    });
+  }
+
+  /** Sets the time to live of `key` (Infinity removes its expiry). False if there is no such entry. */
+  expire(key: string, ttlMs: number): boolean {
+    const k = this.#key(key);
+    const ttl = checkTtl(ttlMs, 'ttlMs');
+    return this.#write(k, (slot) => {
+      if (slot < 0) return false;
+      this.#store.setExpiry(slot, this.#expiryAfter(ttl));
+      return true;
+    });
+  }
+
+  /** Deletes `key`; true if it held a live entry. */
+  delete(key: string): boolean {
+    return this.#write(this.#key(key), (slot) => {
+      if (slot < 0) return false;
+      this.#removeOwn(slot);
+      this.#store.stats.bump(Counter.deletes);
+      return true;
+    });
+  }
+
+  /** Removes every entry. */
+  clear(): void {
+    const store = this.#store;
+    const locks = store.stripeLocks;
+    locks.forEach((lock) => lock[lockOnAnyThread]()); // ascending order: the only code that takes several stripes
+    locks.forEach((_, stripe) => store.beginWrite(stripe));
+    try {
+      this.#withStructure(() => {
+        for (const slot of store.queueOrder()) {
+          store.unlinkFromBucket(slot);
+          store.freeSlot(slot);
+        }
+      });
+    } finally {
+      locks.forEach((lock, stripe) => {
+        store.endWrite(stripe);
+        lock.unlock();
+      });
+    }
+  }
+
+  // ---- iteration, stats, events ---------------------------------------------------------------
+
+  /**
+   * A snapshot of the live entries, taken one stripe at a time under that stripe's lock: never
+   * throws, never yields a key twice, never yields a torn value, whatever other threads do.
+   * Entries written during the iteration may or may not appear.
+   */
+  *entries(): IterableIterator<[string, unknown]> {
+    const store = this.#store;
+    for (let stripe = 0; stripe < store.shape.stripes; stripe++) {
+      const copies: Array<[Uint8Array, EntryCopy]> = [];
+      const lock = store.stripeLocks[stripe]!;
+      lock[lockOnAnyThread]();
+      try {
+        for (let bucket = stripe; bucket < store.shape.buckets; bucket += store.shape.stripes) {
+          for (let link = store.i32[store.bucketWord(bucket)]!; link !== 0; link = store.i32[store.slotWord(link - 1) + SLOT.NEXT]!) {
+            const copy = store.copyEntry(link - 1);
+            if (copy !== null) copies.push([store.keyOf(link - 1), copy]);
+          }
+        }
+      } finally {
+        lock.unlock();
+      }
+      const now = this.#now();
+      for (const [key, copy] of copies) if (copy.expiry > now) yield [fromUtf8(key), decodeValue(copy.tag, copy.value)];
+    }
+  }
+
+  /** A snapshot of the live keys (see {@link entries}). */
+  *keys(): IterableIterator<string> {
+    for (const [key] of this.entries()) yield key;
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, unknown]> {
+    return this.entries();
+  }
+
+  /** The shared counters (the same numbers in every thread). */
+  stats(): CacheStats {
+    const c = this.#store.stats;
+    return {
+      hits: c.read(Counter.hits),
+      misses: c.read(Counter.misses),
+      sets: c.read(Counter.sets),
+      deletes: c.read(Counter.deletes),
+      evictions: {
+        capacity: c.read(Counter.evictedCapacity),
+        bytes: c.read(Counter.evictedBytes),
+        burst: c.read(Counter.evictedBurst),
+        ttl: c.read(Counter.evictedTtl),
+      },
+      expirations: c.read(Counter.expirations),
+      singleFlightWaits: c.read(Counter.singleFlightWaits),
+      lockContention: c.read(Counter.lockContention),
+      size: this.size,
+      bytes: this.bytes,
+    };
+  }
+
+  /**
+   * Calls `listener(key, value, reason)` in this thread for every entry that this thread's
+   * operations evict, after the operation has released its locks. Returns an unsubscribe function.
+   */
+  onEvict(listener: EvictionListener): () => void {
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`listener must be a function, got ${describeValue(listener)}`);
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  // ---- internals: keys, values, time ----------------------------------------------------------
+
+  #key(key: unknown): KeyRef {
+    if (typeof key !== 'string') throw new InvalidArgumentError(`key must be a string, got ${describeValue(key)}`);
+    const bytes = utf8(key);
+    const { maxKeyBytes, buckets, stripes } = this.#store.shape;
+    if (bytes.length > maxKeyBytes) throw new InvalidArgumentError(`key is ${bytes.length} bytes (UTF-8); maxKeyBytes is ${maxKeyBytes}`);
+    const hash = hashBytes(bytes);
+    const bucket = hash & (buckets - 1);
+    return { text: key, bytes, hash, bucket, stripe: bucket & (stripes - 1) };
+  }
+
+  #encode(k: KeyRef, value: unknown): Encoded {
+    const encoded = encodeValue(value);
+    const { maxValueBytes, maxBytes } = this.#store.shape;
+    if (encoded.bytes.length > maxValueBytes) {
+      throw new InvalidArgumentError(`value is ${encoded.bytes.length} bytes encoded; maxValueBytes is ${maxValueBytes}`);
+    }
+    if (k.bytes.length + encoded.bytes.length > maxBytes) {
+      throw new InvalidArgumentError(`key + value is ${k.bytes.length + encoded.bytes.length} bytes; maxBytes is ${maxBytes}`);
+    }
+    return encoded;
+  }
+
+  #now(): number {
+    return this.#clock ? this.#clock.now() : Date.now();
+  }
+
+  #expiryAfter(ttlMs: number): number {
+    return ttlMs === Infinity ? Infinity : this.#now() + ttlMs;
+  }
+
+  #expiryFrom(options: SetOptions | undefined): number {
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw new InvalidArgumentError(`options must be an object, got ${describeValue(options)}`);
+    }
+    const ttl = options?.ttlMs === undefined ? this.#store.shape.ttlMs : checkTtl(options.ttlMs, 'options.ttlMs');
+    return this.#expiryAfter(ttl);
+  }
+
+  #holds(slot: number, want: Encoded): boolean {
+    const copy = this.#store.copyEntry(slot)!;
+    return sameEncoding(copy.tag, copy.value, want);
+  }
+
+  #valueOf(slot: number): unknown {
+    const copy = this.#store.copyEntry(slot)!;
+    return decodeValue(copy.tag, copy.value);
+  }
+
+  // ---- internals: the read path ----------------------------------------------------------------
+
+  /** A validated copy of the live entry for `k`, or undefined (missing or expired). */
+  #read(k: KeyRef, countExpiry = true): EntryCopy | undefined {
+    const found = this.#lookup(k);
+    if (found === undefined || found.expiry === Infinity || found.expiry > this.#now()) return found;
+    if (countExpiry) this.#store.stats.bump(Counter.expirations);
+    return undefined;
+  }
+
+  #lookup(k: KeyRef): EntryCopy | undefined {
+    const store = this.#store;
+    if (LOCK_FREE_READS) {
+      const seq = store.seqWord(k.stripe);
+      for (let attempt = 0; attempt < READ_RETRIES; attempt++) {
+        // Seqlock read: an even value means no write section is open on this stripe.
+        const before = Atomics.load(store.i32, seq);
+        if ((before & 1) !== 0) continue;
+        const slot = store.find(k.bucket, k.hash, k.bytes);
+        if (slot === INCONSISTENT) continue;
+        const copy = slot < 0 ? undefined : store.copyEntry(slot);
+        // Unchanged after the copy: no writer touched this stripe's memory meanwhile, so the copy is whole.
+        if (copy !== null && Atomics.load(store.i32, seq) === before) return copy;
+      }
+    }
+    const lock = store.stripeLocks[k.stripe]!;
+    lock[lockOnAnyThread]();
+    try {
+      const slot = store.find(k.bucket, k.hash, k.bytes);
+      return slot < 0 ? undefined : (store.copyEntry(slot) ?? undefined);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  // ---- internals: the write path ---------------------------------------------------------------
+
+  /**
+   * Runs `body` with the key's stripe locked and its write section open. `body` gets the slot of
+   * the key's live entry, or -1 (an expired entry is removed first). Retries from scratch if an
+   * eviction found every candidate busy. Eviction listeners run after the locks are released.
+   */
+  #write<T>(k: KeyRef, body: (slot: number) => T): T {
+    const store = this.#store;
+    const lock = store.stripeLocks[k.stripe]!;
+    for (let attempt = 0; ; attempt++) {
+      if (!lock.tryLock()) {
+        store.stats.bump(Counter.lockContention);
+        lock[lockOnAnyThread]();
+      }
+      store.beginWrite(k.stripe);
+      try {
+        let slot = store.find(k.bucket, k.hash, k.bytes);
+        const expiry = slot >= 0 ? store.expiryOf(slot) : Infinity;
+        if (slot >= 0 && expiry !== Infinity && expiry <= this.#now()) {
+          this.#withStructure(() => this.#remove(slot, 'ttl'));
+          slot = -1;
+        }
+        return body(slot);
+      } catch (error) {
+        if (!(error instanceof Busy) || attempt >= WRITE_RETRIES) {
+          if (error instanceof Busy) throw new IllegalStateError('SharedCache: could not make room; every eviction candidate stayed busy');
+          throw error;
+        }
+      } finally {
+        store.endWrite(k.stripe);
+        lock.unlock();
+        this.#notifyEvictions();
+      }
+      // Busy: every candidate's stripe was locked by writers that may be waiting for the structure
+      // mutex we just released. Let them finish, then try again.
+      Atomics.wait(BACKOFF, 0, 0, 0.05 * Math.min(attempt + 1, 20));
+    }
+  }
+
+  #withStructure<T>(fn: () => T): T {
+    const structure = this.#store.structure;
+    structure[lockOnAnyThread]();
+    try {
+      return fn();
+    } finally {
+      structure.unlock();
+    }
+  }
+
+  /** Stores the encoded value for `k` in `slot` (or a new slot if -1). Stripe write section open. */
+  #put(k: KeyRef, slot: number, encoded: Encoded, expiry: number): void {
+    const store = this.#store;
+    if (slot >= 0 && store.fitsInPlace(slot, k.bytes.length, encoded.bytes.length)) {
+      store.overwrite(slot, k.bytes, encoded.tag, encoded.bytes, expiry);
+      return;
+    }
+    this.#withStructure(() => {
+      const w = slot >= 0 ? store.slotWord(slot) : -1;
+      const oldBytes = slot >= 0 ? store.i32[w + SLOT.KEY_LEN]! + store.i32[w + SLOT.VALUE_LEN]! : 0;
+      this.#makeRoom(k.stripe, slot, slot < 0 ? 1 : 0, k.bytes.length + encoded.bytes.length - oldBytes);
+      const target = slot >= 0 ? slot : store.allocSlot();
+      store.fill(target, k.bytes, encoded.tag, encoded.bytes, expiry);
+      if (slot < 0) store.linkIntoBucket(target, k.bucket, k.hash);
+      this.#afterInsert(k.stripe, target);
+    });
+  }
+
+  /** Evicts until one more entry of `bytes` more bytes fits. Structure mutex held. Throws Busy if no candidate can be claimed. */
+  #makeRoom(ownStripe: number, exclude: number, slots: number, bytes: number): void {
+    const store = this.#store;
+    const { maxEntries, maxBytes } = store.shape;
+    while (store.size + slots > maxEntries || store.bytes + bytes > maxBytes) {
+      const reason: EvictionReason = store.size + slots > maxEntries ? 'capacity' : 'bytes';
+      if (!this.#evictOne(ownStripe, exclude, reason)) throw new Busy();
+    }
+  }
+
+  /** Burst eviction down to lowWater, then a small TTL sweep. Structure mutex held. */
+  #afterInsert(ownStripe: number, inserted: number): void {
+    const store = this.#store;
+    const { highWater, lowWater } = store.shape;
+    if (store.size > highWater) {
+      for (let n = 0; n < WORK_LIMIT && store.size > lowWater; n++) {
+        if (!this.#evictOne(ownStripe, inserted, 'burst')) break;
+      }
+    }
+    const now = this.#now();
+    for (let n = 0; n < SWEEP_BATCH; n++) {
+      const slot = store.nextSweep();
+      if (slot < 0) break;
+      if (slot !== inserted && store.expiryOf(slot) <= now) this.#claimAndRemove(slot, ownStripe, 'ttl');
+    }
+  }
+
+  /** Chooses a victim by the policy, claims its stripe and removes it. Structure mutex held. */
+  #evictOne(ownStripe: number, exclude: number, reason: EvictionReason): boolean {
+    const store = this.#store;
+    let claimed = -1;
+    const victim = store.nextVictim((slot) => {
+      if (slot === exclude) return false;
+      const stripe = store.stripeOf(store.bucketOfSlot(slot));
+      if (stripe !== ownStripe && !store.stripeLocks[stripe]!.tryLock()) return false;
+      claimed = stripe;
+      return true;
+    }, WORK_LIMIT);
+    if (victim < 0) return false;
+    this.#removeClaimed(victim, claimed, ownStripe, reason);
+    return true;
+  }
+
+  #claimAndRemove(slot: number, ownStripe: number, reason: EvictionReason): void {
+    const store = this.#store;
+    const stripe = store.stripeOf(store.bucketOfSlot(slot));
+    if (stripe !== ownStripe && !store.stripeLocks[stripe]!.tryLock()) return;
+    this.#removeClaimed(slot, stripe, ownStripe, reason);
+  }
+
+  /** Removes `slot`, whose stripe this thread holds (its own, already in a write section, or just claimed). */
+  #removeClaimed(slot: number, stripe: number, ownStripe: number, reason: EvictionReason): void {
+    const store = this.#store;
+    if (stripe === ownStripe) return this.#remove(slot, reason);
+    store.beginWrite(stripe);
+    try {
+      this.#remove(slot, reason);
+    } finally {
+      store.endWrite(stripe);
+      store.stripeLocks[stripe]!.unlock();
+    }
+  }
+
+  /** Removes an entry of the caller's own stripe (delete, compareAndDelete). Stripe write section open. */
+  #removeOwn(slot: number): void {
+    this.#withStructure(() => {
+      this.#store.unlinkFromBucket(slot);
+      this.#store.freeSlot(slot);
+    });
+  }
+
+  /** Evicts `slot`: its stripe's write section is open and the structure mutex is held. */
+  #remove(slot: number, reason: EvictionReason): void {
+    const store = this.#store;
+    if ((store.i32[store.slotWord(slot) + SLOT.FLAGS]! & FLAG_LIVE) === 0) return;
+    if (this.#listeners.size > 0) {
+      const copy = store.copyEntry(slot)!;
+      this.#evicted.push([fromUtf8(store.keyOf(slot)), decodeValue(copy.tag, copy.value), reason]);
+    }
+    store.unlinkFromBucket(slot);
+    store.freeSlot(slot);
+    store.stats.bump(REASON_COUNTER[reason]);
+  }
+
+  #notifyEvictions(): void {
+    if (this.#evicted.length === 0) return;
+    const evicted = this.#evicted;
+    this.#evicted = [];
+    for (const [key, value, reason] of evicted) for (const listener of this.#listeners) listener(key, value, reason);
+  }
+}
+
+const BACKOFF = new Int32Array(new SharedArrayBuffer(4));
+
+function writeHeader(buffer: SharedArrayBuffer, config: CacheConfig): void {
+  const i32 = new Int32Array(buffer, 0, 16);
+  i32[HEADER.MAX_ENTRIES] = config.maxEntries;
+  i32[HEADER.MAX_BYTES] = config.maxBytes;
+  i32[HEADER.BUCKETS] = config.buckets;
+  i32[HEADER.STRIPES] = config.stripes;
+  i32[HEADER.CHUNKS] = config.chunks;
+  i32[HEADER.MAX_KEY_BYTES] = config.maxKeyBytes;
+  i32[HEADER.MAX_VALUE_BYTES] = config.maxValueBytes;
+  i32[HEADER.POLICY] = config.policy === 'lru' ? 1 : 0;
+  i32[HEADER.HIGH_WATER] = config.highWater;
+  i32[HEADER.LOW_WATER] = config.lowWater;
+  new Float64Array(buffer, 0, 8)[HEADER.TTL_F64] = config.ttlMs;
+}
+
+function addInteger(key: string, current: unknown, delta: number | bigint): number | bigint {
+  if (typeof current === 'bigint') {
+    const next = current + BigInt(delta);
+    if (next < INT64_MIN || next > INT64_MAX) throw new IllegalStateError(`increment('${key}'): ${next} is outside int64`);
+    return next;
+  }
+  if (typeof current === 'number' && Number.isSafeInteger(current)) {
+    if (typeof delta === 'bigint') {
+      if (delta > BigInt(Number.MAX_SAFE_INTEGER) || delta < BigInt(Number.MIN_SAFE_INTEGER)) {
+        throw new IllegalStateError(`increment('${key}'): the counter holds a number and ${delta} is not a safe integer`);
+      }
+      delta = Number(delta);
+    }
+    const next = current + delta;
+    if (!Number.isSafeInteger(next)) throw new IllegalStateError(`increment('${key}'): ${next} is not a safe integer (use bigint counters beyond 2^53)`);
+    return next;
+  }
+  throw new IllegalStateError(`increment('${key}'): the value is not an integer (${describeValue(current)})`);
+}
+

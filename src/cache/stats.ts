@@ -1,0 +1,61 @@
+/**
+ * Cache statistics in shared memory, striped so that counting never becomes the bottleneck.
+ *
+ * Each of STAT_STRIPES blocks (128 bytes, two cache lines) holds 16 counters as (low, high) Int32
+ * pairs, a 64-bit count each. A thread counts in block `threadId % STAT_STRIPES`, so threads
+ * rarely share a line (ANCHORS: ~14 ns per Atomics.add on a private line, ~108 ns on a shared
+ * one). Reading sums every block. A count is one Atomics.add on the low word; only when that
+ * wraps (once per 2^32) is the high word bumped too.
+ */
+import { threadId } from 'node:worker_threads';
+import { STAT_STRIPES } from './layout.js';
+
+/** The counters, by index. */
+export const Counter = {
+  hits: 0,
+  misses: 1,
+  sets: 2,
+  deletes: 3,
+  evictedCapacity: 4,
+  evictedBytes: 5,
+  evictedBurst: 6,
+  evictedTtl: 7,
+  expirations: 8,
+  singleFlightWaits: 9,
+  lockContention: 10,
+} as const;
+
+export const STAT_BLOCK_BYTES = 128;
+const BLOCK_WORDS = STAT_BLOCK_BYTES / 4;
+
+export class StripedCounters {
+  readonly #words: Int32Array;
+  readonly #base: number;
+
+  constructor(buffer: SharedArrayBuffer, byteOffset: number) {
+    this.#words = new Int32Array(buffer, byteOffset, STAT_STRIPES * BLOCK_WORDS);
+    this.#base = (threadId % STAT_STRIPES) * BLOCK_WORDS;
+  }
+
+  /** Adds 1 to counter `index` in this thread's block. */
+  bump(index: number): void {
+    const low = this.#base + index * 2;
+    // Atomics.add returns the old value: -1 (0xFFFFFFFF) means the low word just wrapped.
+    if (Atomics.add(this.#words, low, 1) === -1) Atomics.add(this.#words, low + 1, 1);
+  }
+
+  /** The sum of counter `index` over all blocks. */
+  read(index: number): number {
+    let total = 0;
+    for (let block = 0; block < this.#words.length; block += BLOCK_WORDS) {
+      const high = Atomics.load(this.#words, block + index * 2 + 1);
+      total += high * 2 ** 32 + (Atomics.load(this.#words, block + index * 2) >>> 0);
+    }
+    return total;
+  }
+
+  /** Zeroes every counter (clear() does not; this is for tests and resets). */
+  reset(): void {
+    for (let i = 0; i < this.#words.length; i++) Atomics.store(this.#words, i, 0);
+  }
+}
