@@ -16,6 +16,7 @@ export {
   SharedCache,
   type SharedCacheHandle,
   type SetOptions,
+  type ComputeOptions,
   type CacheStats,
   type EvictionReason,
   type EvictionListener,

@@ -12,6 +12,7 @@
  *   BYTES      the bytes of a Uint8Array, returned as a Uint8Array
  *   BUFFER     the bytes of a Buffer, returned as a Buffer
  *   CLONE      node:v8 structured-clone serialization (plain objects, arrays, Maps, Dates, …)
+ *   PENDING    not a value: a getOrCompute flight marker, invisible to every read
  *
  * Short ASCII strings (the common key) skip TextEncoder/TextDecoder, whose call overhead
  * dominates below a few dozen characters.
@@ -31,6 +32,8 @@ export const Tag = {
   BYTES: 8,
   BUFFER: 9,
   CLONE: 10,
+  /** Not a value: getOrCompute's marker that a computation is in flight (see single-flight.ts). */
+  PENDING: 11,
 } as const;
 
 /** A value as it is stored: its tag and payload bytes. */

@@ -9,6 +9,7 @@
  *   …                 stripes  (K×64)  per index stripe: its mutex (16 B) and seqlock word
  *   …                 buckets  (B×4)   bucket heads: slot index + 1 of the first entry, 0 = empty
  *   …                 slots    (N×64)  entry records, one 64-byte line each (see SLOT)
+ *   …                 flights  (64×1K) outcomes of failed getOrCompute flights (single-flight.ts)
  *   …                 chunks   (C×64)  value storage: word 0 = next chunk + 1, bytes 4..63 payload
  *
  * An entry's key and value bytes are stored back to back in a chain of 64-byte chunks. Every
@@ -56,6 +57,7 @@ export const GLOBAL = {
   HAND: 27, // SIEVE hand (slot + 1), 0 = start at the tail
   INSERTS: 28, // insertion counter
   SWEEP: 29, // TTL sweep cursor (slot + 1), 0 = start at the tail
+  FLIGHTS: 30, // getOrCompute flights started so far (flight ids)
 } as const;
 
 /** Slot words (relative to the slot's first word). */
@@ -79,7 +81,15 @@ export const FLAG_VISITED = 1;
 export const FLAG_LIVE = 2;
 
 /** Stripe words (relative to the stripe's first word; the mutex occupies words 0..3). */
-export const STRIPE = { SEQ: 4 } as const;
+export const STRIPE = {
+  SEQ: 4,
+  /** Bumped (and notified) whenever a getOrCompute flight of this stripe ends; waiters park on it. */
+  FLIGHT: 5,
+} as const;
+
+/** Failed-flight outcome records: FLIGHT_RECORDS records of FLIGHT_RECORD_BYTES each. */
+export const FLIGHT_RECORDS = 64;
+export const FLIGHT_RECORD_BYTES = 1024;
 
 /** Byte offsets of each section and the total size. */
 export interface CacheLayout {
@@ -87,6 +97,7 @@ export interface CacheLayout {
   readonly stripes: number;
   readonly buckets: number;
   readonly slots: number;
+  readonly flights: number;
   readonly chunks: number;
   readonly totalBytes: number;
 }
@@ -110,6 +121,7 @@ export function layoutOf(config: Pick<CacheConfig, 'maxEntries' | 'stripes' | 'b
   const stripes = stats + STAT_STRIPES * 2 * LINE;
   const buckets = stripes + config.stripes * LINE;
   const slots = alignLine(buckets + config.buckets * 4);
-  const chunks = slots + config.maxEntries * SLOT_WORDS * 4;
-  return { stats, stripes, buckets, slots, chunks, totalBytes: chunks + config.chunks * CHUNK_BYTES };
+  const flights = slots + config.maxEntries * SLOT_WORDS * 4;
+  const chunks = flights + FLIGHT_RECORDS * FLIGHT_RECORD_BYTES;
+  return { stats, stripes, buckets, slots, flights, chunks, totalBytes: chunks + config.chunks * CHUNK_BYTES };
 }

@@ -18,10 +18,13 @@
 import { IllegalStateError, InvalidArgumentError } from '../errors.js';
 import { lockOnAnyThread } from '../shared/mutex.js';
 import { attachRegion, defineSpec, headerOf } from '../shared/region.js';
-import { describeValue } from '../shared/validate.js';
+import { SELF_TAG } from '../shared/thread.js';
+import { checkFunction, describeValue } from '../shared/validate.js';
+import { type ParkSteps, broadcastNeedsNoPassOn, parkAsync } from '../shared/wait.js';
+import { type Flight, FlightOutcomes, decodeMarker, encodeMarker } from './single-flight.js';
 import { ManualClock, type ManualClockHandle } from './clock.js';
-import { type Encoded, decodeValue, encodeValue, fromUtf8, hashBytes, sameEncoding, utf8 } from './codec.js';
-import { FLAG_LIVE, HEADER, SLOT, layoutOf } from './layout.js';
+import { type Encoded, Tag, decodeValue, encodeValue, fromUtf8, hashBytes, sameEncoding, utf8 } from './codec.js';
+import { FLAG_LIVE, GLOBAL, HEADER, SLOT, STRIPE, layoutOf } from './layout.js';
 import { type CacheConfig, type SharedCacheOptions, checkOptions, checkTtl } from './options.js';
 import { Counter } from './stats.js';
 import { type EntryCopy, INCONSISTENT, Store, readShape } from './store.js';
@@ -47,6 +50,16 @@ export type EvictionListener = (key: string, value: unknown, reason: EvictionRea
 export interface SetOptions {
   /** Time to live of this entry in ms (> 0, or Infinity for none). Default: the cache's `ttlMs`. */
   ttlMs?: number;
+}
+
+/** Options of {@link SharedCache.getOrCompute}. */
+export interface ComputeOptions extends SetOptions {
+  /**
+   * How long the computing caller may take before a waiter assumes it died and takes over, in
+   * ms (default 30,000). A computation that outlives its lease still returns its value to its
+   * own caller, and stores it only if no other flight has taken over.
+   */
+  leaseMs?: number;
 }
 
 /** Counters kept in shared memory: every thread reads the same numbers. */
@@ -116,6 +129,7 @@ const INT64_MAX = 2n ** 63n - 1n;
  */
 export class SharedCache {
   readonly #store: Store;
+  readonly #outcomes: FlightOutcomes;
   readonly #clock: ManualClock | undefined;
   readonly #listeners = new Set<EvictionListener>();
   #evicted: Array<[string, unknown, EvictionReason]> = [];
@@ -123,6 +137,7 @@ export class SharedCache {
 
   private constructor(store: Store, clock: ManualClock | undefined) {
     this.#store = store;
+    this.#outcomes = new FlightOutcomes(store.i32, store.u8, store.layout.flights);
     this.#clock = clock;
   }
 
@@ -227,7 +242,7 @@ export class SharedCache {
     const encoded = this.#encode(k, value);
     const expiry = this.#expiryFrom(options);
     return this.#write(k, (slot) => {
-      if (slot >= 0) return false;
+      if (slot >= 0 && !this.#isMarker(slot)) return false;
       this.#put(k, slot, encoded, expiry);
       this.#store.stats.bump(Counter.sets);
       return true;
@@ -245,7 +260,7 @@ export class SharedCache {
     const encoded = this.#encode(k, next);
     const ttl = options?.ttlMs === undefined ? undefined : checkTtl(options.ttlMs, 'options.ttlMs');
     return this.#write(k, (slot) => {
-      if (slot < 0 || !this.#holds(slot, want)) return false;
+      if (slot < 0 || this.#isMarker(slot) || !this.#holds(slot, want)) return false;
       this.#put(k, slot, encoded, ttl === undefined ? this.#store.expiryOf(slot) : this.#expiryAfter(ttl));
       this.#store.stats.bump(Counter.sets);
       return true;
@@ -257,7 +272,7 @@ export class SharedCache {
     const k = this.#key(key);
     const want = this.#encode(k, expected);
     return this.#write(k, (slot) => {
-      if (slot < 0 || !this.#holds(slot, want)) return false;
+      if (slot < 0 || this.#isMarker(slot) || !this.#holds(slot, want)) return false;
       this.#removeOwn(slot);
       return true;
     });
@@ -274,10 +289,16 @@ export class SharedCache {
     if (typeof delta === 'number' ? !Number.isSafeInteger(delta) : typeof delta !== 'bigint') {
       throw new InvalidArgumentError(`delta must be a safe integer or a bigint, got ${describeValue(delta)}`);
     }
+    // Check against the current value without a lock first, so that a call that must fail
+    // (overflow, not an integer) fails before it touches shared memory; the locked pass below
+    // decides for real.
+    const seen = this.#read(k, false);
+    if (seen !== undefined) addInteger(key, decodeValue(seen.tag, seen.value), delta);
     return this.#write(k, (slot) => {
-      const current = slot >= 0 ? this.#valueOf(slot) : typeof delta === 'bigint' ? 0n : 0;
+      const present = slot >= 0 && !this.#isMarker(slot);
+      const current = present ? this.#valueOf(slot) : typeof delta === 'bigint' ? 0n : 0;
       const next = addInteger(key, current, delta);
-      const expiry = slot >= 0 ? this.#store.expiryOf(slot) : this.#expiryAfter(this.#store.shape.ttlMs);
+      const expiry = present ? this.#store.expiryOf(slot) : this.#expiryAfter(this.#store.shape.ttlMs);
       this.#put(k, slot, encodeValue(next), expiry);
       return next;
     });
@@ -288,16 +309,16 @@ export class SharedCache {
     const k = this.#key(key);
     const ttl = checkTtl(ttlMs, 'ttlMs');
     return this.#write(k, (slot) => {
-      if (slot < 0) return false;
+      if (slot < 0 || this.#isMarker(slot)) return false;
       this.#store.setExpiry(slot, this.#expiryAfter(ttl));
       return true;
     });
   }
 
-  /** Deletes `key`; true if it held a live entry. */
+  /** Deletes `key`; true if it held a live entry. (A getOrCompute in flight for it is not cancelled: its result is stored when it ends.) */
   delete(key: string): boolean {
     return this.#write(this.#key(key), (slot) => {
-      if (slot < 0) return false;
+      if (slot < 0 || this.#isMarker(slot)) return false;
       this.#removeOwn(slot);
       this.#store.stats.bump(Counter.deletes);
       return true;
@@ -325,6 +346,100 @@ export class SharedCache {
     }
   }
 
+  // ---- single flight ---------------------------------------------------------------------------
+
+  /**
+   * The value of `key`, computing it if missing, with one computation in the whole process: of
+   * any number of concurrent callers on any threads, exactly one runs `compute` (outside every
+   * lock) and the others wait, without blocking their event loop, for its result. An error from
+   * `compute` rejects every waiting caller and is not cached. If the computing thread dies, its
+   * lease (`leaseMs`) runs out and a waiter takes over. The value is stored with `ttlMs`.
+   */
+  async getOrCompute<T>(key: string, compute: () => T | PromiseLike<T>, options?: ComputeOptions): Promise<T> {
+    const k = this.#key(key);
+    checkFunction(compute, 'compute');
+    const expiry = this.#expiryFrom(options);
+    const leaseMs = checkTtl(options?.leaseMs ?? 30_000, 'options.leaseMs');
+    const store = this.#store;
+    const flightWord = store.stripeWord(k.stripe, STRIPE.FLIGHT);
+    let waited = false;
+    for (;;) {
+      const found = this.#read(k);
+      if (found !== undefined) {
+        store.markVisited(found.slot);
+        store.stats.bump(Counter.hits);
+        return decodeValue(found.tag, found.value) as T;
+      }
+      // Read the flight word before looking under the lock: a flight that ends after the look
+      // changes it, so the park below returns at once instead of sleeping through the end.
+      const seen = Atomics.load(store.i32, flightWord);
+      const step = this.#write(k, (slot): { value: unknown } | { wait: Flight } | { own: Flight } => {
+        if (slot >= 0) {
+          const copy = store.copyEntry(slot)!;
+          if (copy.tag !== Tag.PENDING) return { value: decodeValue(copy.tag, copy.value) };
+          const flight = decodeMarker(copy.value);
+          if (flight.leaseExpiry > Date.now()) return { wait: flight };
+        }
+        const flight = { owner: SELF_TAG, id: Atomics.add(store.i32, GLOBAL.FLIGHTS, 1) + 1, leaseExpiry: Date.now() + leaseMs };
+        this.#put(k, slot, { tag: Tag.PENDING, bytes: encodeMarker(flight) }, Infinity);
+        return { own: flight };
+      });
+      if ('value' in step) {
+        store.stats.bump(Counter.hits);
+        return step.value as T;
+      }
+      if ('own' in step) {
+        store.stats.bump(Counter.misses);
+        return this.#fly(k, step.own, compute, expiry);
+      }
+      if (!waited) store.stats.bump(Counter.singleFlightWaits);
+      waited = true;
+      const leaseLeft = Math.max(0, step.wait.leaseExpiry - Date.now());
+      await parkAsync(store.i32, parkOnce(flightWord, seen), performance.now() + leaseLeft);
+      const failure = this.#withStructure(() => this.#outcomes.failureOf(step.wait.id));
+      if (failure !== undefined) throw failure;
+    }
+  }
+
+  /** Runs the computation this caller owns, then ends the flight: stores the value, or records the failure. */
+  async #fly<T>(k: KeyRef, flight: Flight, compute: () => T | PromiseLike<T>, expiry: number): Promise<T> {
+    let value: T;
+    let encoded: Encoded;
+    try {
+      value = await compute();
+      encoded = this.#encode(k, value);
+    } catch (error) {
+      this.#write(k, (slot) => {
+        this.#withStructure(() => this.#outcomes.record(flight.id, error));
+        if (this.#ownsFlight(slot, flight)) this.#removeOwn(slot);
+        else this.#endFlight(k.stripe);
+      });
+      throw error;
+    }
+    this.#write(k, (slot) => {
+      // Store unless someone set a value meanwhile, or another caller took the flight over.
+      if (slot >= 0 && !this.#ownsFlight(slot, flight)) return;
+      this.#put(k, slot, encoded, expiry);
+      this.#store.stats.bump(Counter.sets);
+    });
+    return value;
+  }
+
+  #isMarker(slot: number): boolean {
+    return this.#store.i32[this.#store.slotWord(slot) + SLOT.TAG] === Tag.PENDING;
+  }
+
+  #ownsFlight(slot: number, flight: Flight): boolean {
+    return slot >= 0 && this.#isMarker(slot) && decodeMarker(this.#store.copyEntry(slot)!.value).id === flight.id;
+  }
+
+  /** Wakes the getOrCompute waiters of a stripe (their flight ended, one way or another). */
+  #endFlight(stripe: number): void {
+    const word = this.#store.stripeWord(stripe, STRIPE.FLIGHT);
+    Atomics.add(this.#store.i32, word, 1);
+    Atomics.notify(this.#store.i32, word);
+  }
+
   // ---- iteration, stats, events ---------------------------------------------------------------
 
   /**
@@ -349,7 +464,7 @@ export class SharedCache {
         lock.unlock();
       }
       const now = this.#now();
-      for (const [key, copy] of copies) if (copy.expiry > now) yield [fromUtf8(key), decodeValue(copy.tag, copy.value)];
+      for (const [key, copy] of copies) if (copy.expiry > now && copy.tag !== Tag.PENDING) yield [fromUtf8(key), decodeValue(copy.tag, copy.value)];
     }
   }
 
@@ -449,7 +564,8 @@ export class SharedCache {
   /** A validated copy of the live entry for `k`, or undefined (missing or expired). */
   #read(k: KeyRef, countExpiry = true): EntryCopy | undefined {
     const found = this.#lookup(k);
-    if (found === undefined || found.expiry === Infinity || found.expiry > this.#now()) return found;
+    if (found === undefined || found.tag === Tag.PENDING) return undefined;
+    if (found.expiry === Infinity || found.expiry > this.#now()) return found;
     if (countExpiry) this.#store.stats.bump(Counter.expirations);
     return undefined;
   }
@@ -532,6 +648,7 @@ export class SharedCache {
   /** Stores the encoded value for `k` in `slot` (or a new slot if -1). Stripe write section open. */
   #put(k: KeyRef, slot: number, encoded: Encoded, expiry: number): void {
     const store = this.#store;
+    if (slot >= 0 && this.#isMarker(slot) && encoded.tag !== Tag.PENDING) this.#endFlight(k.stripe);
     if (slot >= 0 && store.fitsInPlace(slot, k.bytes.length, encoded.bytes.length)) {
       store.overwrite(slot, k.bytes, encoded.tag, encoded.bytes, expiry);
       return;
@@ -612,6 +729,7 @@ export class SharedCache {
 
   /** Removes an entry of the caller's own stripe (delete, compareAndDelete). Stripe write section open. */
   #removeOwn(slot: number): void {
+    if (this.#isMarker(slot)) this.#endFlight(this.#store.stripeOf(this.#store.bucketOfSlot(slot)));
     this.#withStructure(() => {
       this.#store.unlinkFromBucket(slot);
       this.#store.freeSlot(slot);
@@ -622,7 +740,9 @@ export class SharedCache {
   #remove(slot: number, reason: EvictionReason): void {
     const store = this.#store;
     if ((store.i32[store.slotWord(slot) + SLOT.FLAGS]! & FLAG_LIVE) === 0) return;
-    if (this.#listeners.size > 0) {
+    if (this.#isMarker(slot)) {
+      this.#endFlight(store.stripeOf(store.bucketOfSlot(slot)));
+    } else if (this.#listeners.size > 0) {
       const copy = store.copyEntry(slot)!;
       this.#evicted.push([fromUtf8(store.keyOf(slot)), decodeValue(copy.tag, copy.value), reason]);
     }
@@ -640,6 +760,10 @@ export class SharedCache {
 }
 
 const BACKOFF = new Int32Array(new SharedArrayBuffer(4));
+
+function* parkOnce(index: number, value: number): ParkSteps<void> {
+  yield { index, value, passOn: broadcastNeedsNoPassOn };
+}
 
 function writeHeader(buffer: SharedArrayBuffer, config: CacheConfig): void {
   const i32 = new Int32Array(buffer, 0, 16);

@@ -141,6 +141,11 @@ export class Store {
     return this.#stripeBase + stripe * 16 + STRIPE.SEQ;
   }
 
+  /** Word `word` (a STRIPE index) of a stripe's line. */
+  stripeWord(stripe: number, word: number): number {
+    return this.#stripeBase + stripe * 16 + word;
+  }
+
   expiryOf(slot: number): number {
     return this.f64[this.#slotF64Base + slot * (SLOT_WORDS / 2) + SLOT.EXPIRY_F64]!;
   }

@@ -1,7 +1,10 @@
 /** Starts the test actor (test/workers/actor.ts, built to dist/) on real worker threads. */
 import { Worker } from 'node:worker_threads';
 
-const ACTOR = new URL('../../dist/test/workers/actor.js', import.meta.url);
+const ACTORS = {
+  primitives: new URL('../../dist/test/workers/actor.js', import.meta.url),
+  cache: new URL('../../dist/test/workers/cache-actor.js', import.meta.url),
+};
 
 /** A running actor: its worker and the promise of its result. */
 export interface RunningActor<R> {
@@ -10,8 +13,8 @@ export interface RunningActor<R> {
 }
 
 /** Starts one actor playing `role` with `data`; the result promise rejects if the worker throws or exits without answering. */
-export function startActor<R>(role: string, data: Record<string, unknown> = {}): RunningActor<R> {
-  const worker = new Worker(ACTOR, { workerData: { role, ...data } });
+export function startActor<R>(role: string, data: Record<string, unknown> = {}, script: keyof typeof ACTORS = 'primitives'): RunningActor<R> {
+  const worker = new Worker(ACTORS[script], { workerData: { role, ...data } });
   const result = new Promise<R>((resolve, reject) => {
     let answered = false;
     worker.once('message', (value: R) => {
@@ -27,8 +30,23 @@ export function startActor<R>(role: string, data: Record<string, unknown> = {}):
 }
 
 /** Starts `count` actors playing `role`; `data(i)` gives each its data (its index is added as `index`). */
-export function runActors<R>(role: string, count: number, data: (index: number) => Record<string, unknown>): Promise<R[]> {
-  return Promise.all(Array.from({ length: count }, (_, index) => startActor<R>(role, { index, ...data(index) }).result));
+export function runActors<R>(
+  role: string,
+  count: number,
+  data: (index: number) => Record<string, unknown>,
+  script: keyof typeof ACTORS = 'primitives',
+): Promise<R[]> {
+  return Promise.all(Array.from({ length: count }, (_, index) => startActor<R>(role, { index, ...data(index) }, script).result));
+}
+
+/** Starts a cache actor (test/workers/cache-actor.ts). */
+export function startCacheActor<R>(role: string, data: Record<string, unknown>): RunningActor<R> {
+  return startActor<R>(role, data, 'cache');
+}
+
+/** Starts `count` cache actors. */
+export function runCacheActors<R>(role: string, count: number, data: (index: number) => Record<string, unknown>): Promise<R[]> {
+  return runActors<R>(role, count, data, 'cache');
 }
 
 /** A copy of every byte of `buffer`, to prove an operation left shared memory unchanged. */

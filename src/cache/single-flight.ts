@@ -1,0 +1,94 @@
+/**
+ * getOrCompute's single flight, across every thread of the process.
+ *
+ * For a missing key, the first caller stores a PENDING marker entry (codec.ts) that names it as
+ * the owner, a flight id, and a lease expiry, then runs `compute` outside every lock. Other
+ * callers find the marker and park, without blocking their event loop, on the stripe's FLIGHT
+ * word (layout.ts). When the flight ends, the owner stores the value in place of the marker (or
+ * removes it, on failure) and bumps and notifies the FLIGHT word; the waiters wake and look again.
+ *
+ * - A failure must reach every waiter and must not be cached. The owner records the error in a
+ *   small ring of flight outcomes (indexed by flight id) before it removes the marker; a waiter
+ *   of that flight finds its error there. A later caller finds no entry and starts a new flight.
+ * - If the owner's thread dies, its lease runs out: waiters park no longer than the lease, and
+ *   the first to see it expired takes the flight over with a fresh marker.
+ * - Every read (get, has, entries, …) treats a marker as absent.
+ *
+ * Leases are measured with Date.now(), not the cache's injectable clock: they time real
+ * computations of real threads.
+ */
+import { deserialize, serialize } from 'node:v8';
+import { FLIGHT_RECORDS, FLIGHT_RECORD_BYTES } from './layout.js';
+
+/** The decoded PENDING marker. */
+export interface Flight {
+  readonly owner: number;
+  readonly id: number;
+  readonly leaseExpiry: number;
+}
+
+export const MARKER_BYTES = 16;
+
+export function encodeMarker(flight: Flight): Uint8Array {
+  const bytes = new Uint8Array(MARKER_BYTES);
+  const view = new DataView(bytes.buffer);
+  view.setInt32(0, flight.owner, true);
+  view.setInt32(4, flight.id, true);
+  view.setFloat64(8, flight.leaseExpiry, true);
+  return bytes;
+}
+
+export function decodeMarker(bytes: Uint8Array): Flight {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, MARKER_BYTES);
+  return { owner: view.getInt32(0, true), id: view.getInt32(4, true), leaseExpiry: view.getFloat64(8, true) };
+}
+
+/**
+ * The ring of failed-flight outcomes: record `id % FLIGHT_RECORDS` holds [flight id, length,
+ * serialized error]. Written and read under the structure mutex. A record is overwritten only
+ * after FLIGHT_RECORDS more failures, long after the waiters of its flight have read it.
+ */
+export class FlightOutcomes {
+  readonly #i32: Int32Array;
+  readonly #u8: Uint8Array;
+  readonly #base: number;
+
+  constructor(i32: Int32Array, u8: Uint8Array, byteOffset: number) {
+    this.#i32 = i32;
+    this.#u8 = u8;
+    this.#base = byteOffset;
+  }
+
+  record(id: number, error: unknown): void {
+    const at = this.#base + (id % FLIGHT_RECORDS) * FLIGHT_RECORD_BYTES;
+    const bytes = serializeError(error, FLIGHT_RECORD_BYTES - 8);
+    this.#i32[at >> 2] = id;
+    this.#i32[(at >> 2) + 1] = bytes.length;
+    this.#u8.set(bytes, at + 8);
+  }
+
+  /** The error flight `id` failed with, or undefined if it did not fail (or its record was reused). */
+  failureOf(id: number): Error | undefined {
+    const at = this.#base + (id % FLIGHT_RECORDS) * FLIGHT_RECORD_BYTES;
+    if (this.#i32[at >> 2] !== id) return undefined;
+    const length = this.#i32[(at >> 2) + 1]!;
+    return deserialize(this.#u8.slice(at + 8, at + 8 + length)) as Error;
+  }
+}
+
+/** The error itself if it fits and is serializable; otherwise an Error with its name, message and code. */
+function serializeError(error: unknown, limit: number): Uint8Array {
+  try {
+    const whole = serialize(error);
+    if (whole.length <= limit) return whole;
+  } catch {
+    // not structured-clonable: fall through to the summary
+  }
+  const source = error instanceof Error ? error : new Error(String(error));
+  const summary = new Error(source.message.slice(0, limit / 2));
+  summary.name = source.name;
+  const code = (source as { code?: unknown }).code;
+  if (typeof code === 'string') (summary as Error & { code: string }).code = code;
+  summary.stack = `${summary.name}: ${summary.message} (stack dropped: the error did not fit the flight record)`;
+  return serialize(summary);
+}

@@ -1,0 +1,160 @@
+/**
+ * SharedCache on real worker threads, with the audits' numbers (../shared/AUDITS.md B, C, A, G, F)
+ * and single flight. Workers line up at Barriers so that they collide.
+ */
+import { describe, expect, it } from 'vitest';
+import { Barrier, Latch, SharedCache } from '../src/index.js';
+import { checkValue } from './support/self-check.js';
+import { runCacheActors, startCacheActor } from './support/threads.js';
+
+function stopFlag() {
+  const buffer = new SharedArrayBuffer(4);
+  return { buffer, raise: () => Atomics.store(new Int32Array(buffer), 0, 1) };
+}
+
+/** Starts a sampler thread that watches size and bytes until stopped. */
+async function startSampler(cache: SharedCache, stop: SharedArrayBuffer) {
+  const ready = Latch.create({ count: 1 });
+  const sampler = startCacheActor<{ samples: number; maxSize: number; maxBytes: number }>('sample', { cache: cache.handle, stop, ready: ready.handle });
+  await ready.waitAsync();
+  return sampler.result;
+}
+
+describe('SharedCache across threads: bounds and integrity (audits B and C)', () => {
+  it('100 concurrent writers of distinct keys: bound held at every sampled instant, survivors intact, stats agree', async () => {
+    const maxEntries = 1_000;
+    const cache = SharedCache.create({ maxEntries, maxBytes: 64 * 1024 });
+    const stop = stopFlag();
+    const sampled = startSampler(cache, stop.buffer);
+    const writers = 100;
+    const perWriter = 40; // 4,000 writes into 1,000 places, and a byte budget that binds too
+    const start = Barrier.create({ parties: writers });
+    await runCacheActors('writeDistinct', writers, () => ({ cache: cache.handle, start: start.handle, count: perWriter }));
+    stop.raise();
+    const sample = await sampled;
+    expect(sample.samples).toBeGreaterThan(0);
+    expect(sample.maxSize).toBeLessThanOrEqual(maxEntries);
+    expect(sample.maxBytes).toBeLessThanOrEqual(64 * 1024);
+    expect(cache.size).toBeLessThanOrEqual(maxEntries);
+    let survivors = 0;
+    for (const [key, value] of cache.entries()) {
+      const writer = Number(/^w(\d+):/.exec(key)![1]);
+      expect(checkValue(key, value)).toBe(writer); // exactly what its writer wrote, whole
+      survivors++;
+    }
+    const stats = cache.stats();
+    expect(survivors).toBe(cache.size);
+    expect(stats.sets).toBe(writers * perWriter);
+    const evicted = stats.evictions.capacity + stats.evictions.bytes + stats.evictions.burst + stats.evictions.ttl;
+    expect(stats.sets - evicted).toBe(cache.size); // nothing lost silently: every write is live or counted as evicted
+    expect(evicted).toBeGreaterThan(0);
+  });
+
+  it.each([2, 4, 8])('no torn read: %i threads overwrite values of varied sizes while readers verify every value', async (writers) => {
+    const cache = SharedCache.create({ maxEntries: 64, maxBytes: 8 * 1024 });
+    const stop = stopFlag();
+    const readers = runCacheActors<{ reads: number; hits: number; torn: number }>('verifyReads', 2, () => ({
+      cache: cache.handle, stop: stop.buffer, keys: 48, seed: writers,
+    }));
+    const sampled = startSampler(cache, stop.buffer);
+    await runCacheActors('churn', writers, () => ({ cache: cache.handle, keys: 48, rounds: 20_000, seed: 1 }));
+    stop.raise();
+    const [results, sample] = await Promise.all([readers, sampled]);
+    for (const r of results) {
+      expect(r.torn).toBe(0);
+      expect(r.hits).toBeGreaterThan(100); // the readers really did read values while writers wrote
+    }
+    expect(sample.maxSize).toBeLessThanOrEqual(64);
+    expect(sample.maxBytes).toBeLessThanOrEqual(8 * 1024);
+  });
+
+  it('snapshot iteration while others write never throws, never repeats a key, never yields a torn value (audit F)', async () => {
+    const cache = SharedCache.create({ maxEntries: 200, maxBytes: 32 * 1024 });
+    const stop = stopFlag();
+    const iterators = runCacheActors<{ snapshots: number; entries: number; duplicates: number; torn: number }>('iterate', 2, () => ({
+      cache: cache.handle, stop: stop.buffer,
+    }));
+    await runCacheActors('churn', 3, () => ({ cache: cache.handle, keys: 300, rounds: 20_000, seed: 5 }));
+    stop.raise();
+    for (const r of await iterators) {
+      expect(r.duplicates).toBe(0);
+      expect(r.torn).toBe(0);
+      expect(r.snapshots).toBeGreaterThan(1);
+      expect(r.entries).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('SharedCache across threads: atomic operations (audits A and G)', () => {
+  it.each([2, 4, 8])('increments from %i threads are never lost', async (threads) => {
+    const cache = SharedCache.create({ maxEntries: 10, maxBytes: 1024 });
+    const start = Barrier.create({ parties: threads });
+    await runCacheActors('increment', threads, () => ({ cache: cache.handle, start: start.handle, key: 'consolidations', times: 10_000 }));
+    expect(cache.get('consolidations')).toBe(threads * 10_000);
+  });
+
+  it('set-if-absent by 20 workers released by a Barrier: exactly one winner per round, and its value is the stored one', async () => {
+    const cache = SharedCache.create({ maxEntries: 10, maxBytes: 1024 });
+    const parties = 20;
+    const rounds = 150;
+    const barrier = Barrier.create({ parties });
+    const results = await runCacheActors<{ won: boolean[]; seen: string[] }>('firstWriterWins', parties, () => ({
+      cache: cache.handle, barrier: barrier.handle, rounds,
+    }));
+    for (let round = 0; round < rounds; round++) {
+      const winners = results.flatMap((r, index) => (r.won[round] ? [index] : []));
+      expect(winners).toHaveLength(1);
+      for (const r of results) expect(r.seen[round]).toBe(`${round}:${winners[0]}`);
+    }
+  });
+});
+
+describe('SharedCache across threads: single flight', () => {
+  function flight(count: number, extra: Record<string, unknown>) {
+    const cache = SharedCache.create({ maxEntries: 10, maxBytes: 4096 });
+    const runs = new SharedArrayBuffer(4);
+    const ready = Latch.create({ count });
+    const results = runCacheActors<{ ok: boolean; value?: string; name?: string; message?: string }>('compute', count, () => ({
+      cache: cache.handle, runs, ready: ready.handle, key: 'report', delayMs: 200, ...extra,
+    }));
+    return { cache, runs: () => new Int32Array(runs)[0], results };
+  }
+
+  it('8 callers on 8 threads: one computation, every caller gets its value', async () => {
+    const { cache, runs, results } = flight(8, {});
+    const answers = await results;
+    expect(runs()).toBe(1);
+    const values = new Set(answers.map((a) => a.value));
+    expect(values.size).toBe(1);
+    expect(answers.every((a) => a.ok)).toBe(true);
+    expect(cache.get('report')).toBe([...values][0]);
+    expect(cache.stats().singleFlightWaits).toBe(7);
+  });
+
+  it('a failing computation rejects all 8 callers with its error, and is not cached', async () => {
+    const { cache, runs, results } = flight(8, { fail: true });
+    const answers = await results;
+    expect(runs()).toBe(1);
+    for (const a of answers) expect(a).toMatchObject({ ok: false, name: 'RangeError', message: expect.stringMatching(/compute failed in thread/) });
+    expect(cache.has('report')).toBe(false);
+    await expect(cache.getOrCompute('report', () => 'second try')).resolves.toBe('second try');
+  });
+
+  it('when the computing thread dies, its lease expires and a waiter takes over', async () => {
+    const cache = SharedCache.create({ maxEntries: 10, maxBytes: 4096 });
+    const started = Latch.create({ count: 1 });
+    const dying = startCacheActor('computeAndDie', { cache: cache.handle, key: 'report', started: started.handle, leaseMs: 300 });
+    const died = dying.result.then(() => 'answered', (error: Error) => error.message);
+    await started.waitAsync();
+    let ranHere = 0;
+    const value = await cache.getOrCompute('report', () => {
+      ranHere++;
+      return 'recovered';
+    }, { leaseMs: 300 });
+    expect(value).toBe('recovered');
+    expect(ranHere).toBe(1);
+    expect(await died).toMatch(/exited with code 3/);
+    expect(cache.get('report')).toBe('recovered');
+  });
+});
+
