@@ -5,11 +5,11 @@
  *   npm run bench            full run, writes bench/results/locks.{json,md}
  *   npm run bench -- --quick a few hundred ms per task (smoke test; numbers are noisy)
  */
-import { Worker } from 'node:worker_threads';
 import { Mutex as AsyncMutex } from 'async-mutex';
 import { Bench } from 'tinybench';
 import { CondVar, Mutex, RwLock, Semaphore } from '../src/index.js';
-import { type Goal, type Row, rowOf, writeReport } from './support/report.js';
+import { Crew } from './support/crew.js';
+import { type Goal, type Row, rowOf, speedGoal, writeReport } from './support/report.js';
 
 const quick = process.argv.includes('--quick');
 const BATCH = 1_000; // operations per sample for the nanosecond-scale tasks
@@ -18,43 +18,17 @@ const WORKER_BATCH = 100_000; // lock()+unlock() per sample in the worker
 
 type Mode = 'bare' | 'condvar' | 'semaphore' | 'mutex-contended' | 'mutex-uncontended';
 
-/** Worker threads that run a batch of rounds when the main thread bumps the control word. */
-class Crew {
-  readonly #control = new Int32Array(new SharedArrayBuffer(12));
-  readonly #workers: Worker[];
+const HANDOFF = new URL('./workers/handoff.js', import.meta.url);
 
-  constructor(mode: Mode, size: 1 | 2) {
-    const shared = {
-      mode,
-      control: this.#control.buffer,
-      flag: new SharedArrayBuffer(16),
-      mutex: Mutex.create().handle,
-      condvar: CondVar.create().handle,
-      semaphores: [Semaphore.create({ permits: 0, maxPermits: 1 }).handle, Semaphore.create({ permits: 0, maxPermits: 1 }).handle],
-    };
-    const file = new URL('./workers/handoff.js', import.meta.url);
-    this.#workers = Array.from({ length: size }, (_, side) => new Worker(file, { workerData: { ...shared, side } }));
-  }
-
-  /** Runs one batch on every worker and resolves when all are done (the wait does not block the event loop). */
-  async batch(rounds: number): Promise<void> {
-    const c = this.#control;
-    Atomics.store(c, 2, 0);
-    Atomics.store(c, 1, rounds);
-    Atomics.add(c, 0, 1);
-    Atomics.notify(c, 0);
-    for (let done = Atomics.load(c, 2); done < this.#workers.length; done = Atomics.load(c, 2)) {
-      const wait = Atomics.waitAsync(c, 2, done);
-      if (wait.async) await wait.value;
-    }
-  }
-
-  async close(): Promise<void> {
-    Atomics.store(this.#control, 1, -1);
-    Atomics.add(this.#control, 0, 1);
-    Atomics.notify(this.#control, 0);
-    await Promise.all(this.#workers.map((w) => new Promise((resolve) => w.once('exit', resolve))));
-  }
+function crew(mode: Mode, size: 1 | 2): Crew {
+  const shared = {
+    mode,
+    flag: new SharedArrayBuffer(16),
+    mutex: Mutex.create().handle,
+    condvar: CondVar.create().handle,
+    semaphores: [Semaphore.create({ permits: 0, maxPermits: 1 }).handle, Semaphore.create({ permits: 0, maxPermits: 1 }).handle],
+  };
+  return new Crew(HANDOFF, size, () => shared);
 }
 
 const NAMES = {
@@ -81,11 +55,11 @@ async function main(): Promise<void> {
   };
 
   const crews = {
-    uncontended: new Crew('mutex-uncontended', 1),
-    bare: new Crew('bare', 2),
-    semaphore: new Crew('semaphore', 2),
-    condvar: new Crew('condvar', 2),
-    contended: new Crew('mutex-contended', 2),
+    uncontended: crew('mutex-uncontended', 1),
+    bare: crew('bare', 2),
+    semaphore: crew('semaphore', 2),
+    condvar: crew('condvar', 2),
+    contended: crew('mutex-contended', 2),
   };
 
   const mutex = Mutex.create();
@@ -143,11 +117,11 @@ async function main(): Promise<void> {
 
   const rows: Row[] = bench.tasks.map((task) => rowOf(task, batches.get(task.name) ?? 1));
   const goals: Goal[] = [
-    { description: 'uncontended lock+unlock (worker) vs async-mutex runExclusive', subject: NAMES.workerLock, baseline: NAMES.asyncMutex, atLeast: 20 },
-    { description: 'uncontended tryLock+unlock (main thread) vs async-mutex runExclusive', subject: NAMES.tryLock, baseline: NAMES.asyncMutex, atLeast: 20 },
-    { description: 'contended handoff (Semaphore pair) vs bare wait/notify ping-pong: within 2x', subject: NAMES.semaphorePair, baseline: NAMES.bare, atLeast: 0.5 },
-    { description: 'contended handoff (Mutex+CondVar) vs bare wait/notify ping-pong: within 2x', subject: NAMES.condvar, baseline: NAMES.bare, atLeast: 0.5 },
-    { description: 'async acquire on the main thread (lockAsync) vs async-mutex runExclusive', subject: NAMES.lockAsync, baseline: NAMES.asyncMutex, atLeast: 1 },
+    speedGoal('uncontended lock+unlock (worker) vs async-mutex runExclusive', rows, NAMES.workerLock, NAMES.asyncMutex, 20),
+    speedGoal('uncontended tryLock+unlock (main thread) vs async-mutex runExclusive', rows, NAMES.tryLock, NAMES.asyncMutex, 20),
+    speedGoal('contended handoff (Semaphore pair) vs bare wait/notify ping-pong: within 2x', rows, NAMES.semaphorePair, NAMES.bare, 0.5),
+    speedGoal('contended handoff (Mutex+CondVar) vs bare wait/notify ping-pong: within 2x', rows, NAMES.condvar, NAMES.bare, 0.5),
+    speedGoal('async acquire on the main thread (lockAsync) vs async-mutex runExclusive', rows, NAMES.lockAsync, NAMES.asyncMutex, 1),
   ];
   const notes = [
     'All rows come from one process run; ratios between rows are what matters, absolute times drift ±30 % between runs on shared machines.',

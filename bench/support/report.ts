@@ -21,15 +21,28 @@ export interface Row {
   readonly samples: number;
 }
 
-/** A goal stated as a ratio between two rows, checked against this run. */
+/** A goal with its measured value: a ratio from this run, and the target it must reach. */
 export interface Goal {
   readonly description: string;
-  /** The row that should be faster. */
-  readonly subject: string;
-  /** The row it is compared with. */
-  readonly baseline: string;
-  /** The subject's speed-up over the baseline must reach this (0.5 means "within 2x"). */
+  /** The measured ratio (for speed goals: how many times faster the subject is than the baseline). */
+  readonly measured: number;
+  /** The ratio the measurement must reach (0.5 means "within 2x"). */
   readonly atLeast: number;
+  readonly met: boolean;
+}
+
+/** A speed goal between two rows of this run: the subject's speed-up over the baseline must reach `atLeast`. */
+export function speedGoal(description: string, rows: readonly Row[], subject: string, baseline: string, atLeast: number): Goal {
+  const s = rows.find((r) => r.name === subject);
+  const b = rows.find((r) => r.name === baseline);
+  if (!s || !b) throw new Error(`goal "${description}" names a missing row`);
+  const measured = b.medianNs / s.medianNs;
+  return { description, measured, atLeast, met: measured >= atLeast };
+}
+
+/** A goal on any measured ratio (hit ratios, scaling factors). */
+export function ratioGoal(description: string, measured: number, atLeast: number): Goal {
+  return { description, measured, atLeast, met: measured >= atLeast };
 }
 
 export function machine(): Record<string, string | number> {
@@ -67,21 +80,19 @@ function ops(perSec: number): string {
   return perSec >= 1e6 ? `${(perSec / 1e6).toFixed(2)} M/s` : `${(perSec / 1e3).toFixed(1)} k/s`;
 }
 
-/** Evaluates a goal: the measured speed-up of subject over baseline, and whether it is met. */
-export function check(goal: Goal, rows: readonly Row[]): { ratio: number; met: boolean } {
-  const subject = rows.find((r) => r.name === goal.subject);
-  const baseline = rows.find((r) => r.name === goal.baseline);
-  if (!subject || !baseline) throw new Error(`goal "${goal.description}" names a missing row`);
-  const ratio = baseline.medianNs / subject.medianNs;
-  return { ratio, met: ratio >= goal.atLeast };
-}
-
 /** Writes `<name>.json` and `<name>.md` into `dir`; returns the Markdown. */
-export function writeReport(dir: URL, name: string, title: string, rows: readonly Row[], goals: readonly Goal[], notes: readonly string[]): string {
+export function writeReport(
+  dir: URL,
+  name: string,
+  title: string,
+  rows: readonly Row[],
+  goals: readonly Goal[],
+  notes: readonly string[],
+  sections: readonly string[] = [],
+): string {
   const host = machine();
-  const checked = goals.map((goal) => ({ ...goal, ...check(goal, rows) }));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL(`${name}.json`, dir), `${JSON.stringify({ title, machine: host, rows, goals: checked, notes }, null, 2)}\n`);
+  writeFileSync(new URL(`${name}.json`, dir), `${JSON.stringify({ title, machine: host, rows, goals, notes }, null, 2)}\n`);
   const lines = [
     `# ${title}`,
     '',
@@ -95,8 +106,9 @@ export function writeReport(dir: URL, name: string, title: string, rows: readonl
     '',
     '| goal | measured | target | met |',
     '|---|---:|---:|:---:|',
-    ...checked.map((g) => `| ${g.description} | ${g.ratio.toFixed(2)}x | ≥ ${g.atLeast}x | ${g.met ? 'yes' : '**no**'} |`),
+    ...goals.map((g) => `| ${g.description} | ${g.measured.toFixed(2)}x | ≥ ${g.atLeast}x | ${g.met ? 'yes' : '**no**'} |`),
     '',
+    ...sections,
     ...notes.map((n) => `- ${n}`),
     '',
   ];

@@ -1,16 +1,14 @@
 /**
  * A bench worker: plays one side of a two-thread handoff (or one thread alone), a batch of rounds
- * at a time, on command.
- *
- * control (Int32Array): [0] command sequence (bumped by the main thread to start a batch),
- *                       [1] rounds in the batch (-1 = exit), [2] workers done with the batch.
+ * at a time, on command (bench/support/crew.ts).
  */
 import { workerData } from 'node:worker_threads';
+import { serveBatches } from './serve.js';
 import { CondVar, type CondVarHandle, Mutex, type MutexHandle, Semaphore, type SemaphoreHandle } from '../../src/index.js';
 
 interface Data {
   mode: 'bare' | 'condvar' | 'semaphore' | 'mutex-contended' | 'mutex-uncontended';
-  side: 0 | 1;
+  index: 0 | 1;
   control: SharedArrayBuffer;
   flag: SharedArrayBuffer;
   mutex: MutexHandle;
@@ -19,19 +17,18 @@ interface Data {
 }
 
 const data = workerData as Data;
-const control = new Int32Array(data.control);
 const flag = new Int32Array(data.flag);
 const mutex = Mutex.attach(data.mutex);
 const condvar = CondVar.attach(data.condvar);
-const [mine, theirs] = data.side === 0
+const [mine, theirs] = data.index === 0
   ? [Semaphore.attach(data.semaphores[0]), Semaphore.attach(data.semaphores[1])]
   : [Semaphore.attach(data.semaphores[1]), Semaphore.attach(data.semaphores[0])];
 
 /** Bare futex ping-pong: side 0 sets the flag to 1 and waits for 0; side 1 waits for 1 and sets 0. */
 function bare(rounds: number): void {
-  const [give, wait] = data.side === 0 ? [1, 0] : [0, 1];
+  const [give, wait] = data.index === 0 ? [1, 0] : [0, 1];
   for (let r = 0; r < rounds; r++) {
-    if (data.side === 0) {
+    if (data.index === 0) {
       Atomics.store(flag, 0, give);
       Atomics.notify(flag, 0, 1);
       while (Atomics.load(flag, 0) !== wait) Atomics.wait(flag, 0, give);
@@ -45,7 +42,7 @@ function bare(rounds: number): void {
 
 /** Turn-taking under a Mutex with a CondVar: the textbook way one thread hands work to another. */
 function viaCondVar(rounds: number): void {
-  const me = data.side;
+  const me = data.index;
   for (let r = 0; r < rounds; r++) {
     mutex.lock();
     while (flag[1] !== me) condvar.wait(mutex);
@@ -58,7 +55,7 @@ function viaCondVar(rounds: number): void {
 /** A pair of semaphores: each side releases the other's and acquires its own. */
 function viaSemaphores(rounds: number): void {
   for (let r = 0; r < rounds; r++) {
-    if (data.side === 0) {
+    if (data.index === 0) {
       theirs.release();
       mine.acquire();
     } else {
@@ -86,13 +83,4 @@ function uncontended(rounds: number): void {
 }
 
 const run = { bare, condvar: viaCondVar, semaphore: viaSemaphores, 'mutex-contended': contended, 'mutex-uncontended': uncontended }[data.mode];
-let seen = 0;
-for (;;) {
-  Atomics.wait(control, 0, seen);
-  seen = Atomics.load(control, 0);
-  const rounds = Atomics.load(control, 1);
-  if (rounds < 0) break;
-  run(rounds);
-  Atomics.add(control, 2, 1);
-  Atomics.notify(control, 2);
-}
+serveBatches(data.control, run);

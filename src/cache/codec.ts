@@ -62,17 +62,12 @@ export function utf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
-/** The string of UTF-8 bytes; an ASCII loop for short ones. */
+/** The string of UTF-8 bytes; String.fromCharCode for short ASCII ones. */
 export function fromUtf8(bytes: Uint8Array): string {
   const n = bytes.length;
   if (n <= SHORT) {
-    let text = '';
-    for (let i = 0; i < n; i++) {
-      const c = bytes[i]!;
-      if (c > 0x7f) return decoder.decode(bytes);
-      text += String.fromCharCode(c);
-    }
-    return text;
+    for (let i = 0; i < n; i++) if (bytes[i]! > 0x7f) return decoder.decode(bytes);
+    return String.fromCharCode.apply(null, bytes as unknown as number[]);
   }
   return decoder.decode(bytes);
 }
@@ -156,4 +151,57 @@ export function sameEncoding(tag: number, bytes: Uint8Array, other: Encoded): bo
   if (tag !== other.tag || bytes.length !== other.bytes.length) return false;
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== other.bytes[i]) return false;
   return true;
+}
+
+/**
+ * A thread's scratch space for reads: a hit is copied here (no allocation), validated, then
+ * decoded straight from here. Only values that must come back as fresh bytes or objects
+ * (BYTES, BUFFER, CLONE) allocate, because the caller keeps them.
+ */
+export class ReadScratch {
+  bytes = new Uint8Array(256);
+  #data = new DataView(this.bytes.buffer);
+  /** A plain array per length, for String.fromCharCode.apply (several times faster with a plain array than with a typed one). */
+  #chars: number[][] = [];
+
+  /** Makes room for `length` bytes. */
+  reserve(length: number): Uint8Array {
+    if (length > this.bytes.length) {
+      this.bytes = new Uint8Array(Math.max(length, this.bytes.length * 2));
+      this.#data = new DataView(this.bytes.buffer);
+    }
+    return this.bytes;
+  }
+
+  /** Decodes the first `length` bytes as a value of `tag`. */
+  decode(tag: number, length: number): unknown {
+    switch (tag) {
+      case Tag.STRING:
+        return this.#string(length);
+      case Tag.NUMBER:
+        return this.#data.getFloat64(0, true);
+      case Tag.TRUE:
+        return true;
+      case Tag.FALSE:
+        return false;
+      case Tag.NULL:
+        return null;
+      case Tag.BIGINT:
+        return this.#data.getBigInt64(0, true);
+      default:
+        return decodeValue(tag, this.bytes.slice(0, length));
+    }
+  }
+
+  #string(length: number): string {
+    const bytes = this.bytes;
+    if (length > SHORT) return decoder.decode(bytes.subarray(0, length));
+    const chars = (this.#chars[length] ??= new Array<number>(length).fill(0));
+    for (let i = 0; i < length; i++) {
+      const c = bytes[i]!;
+      if (c > 0x7f) return decoder.decode(bytes.subarray(0, length));
+      chars[i] = c;
+    }
+    return String.fromCharCode.apply(null, chars);
+  }
 }

@@ -23,11 +23,11 @@ import { checkFunction, describeValue } from '../shared/validate.js';
 import { type ParkSteps, broadcastNeedsNoPassOn, parkAsync } from '../shared/wait.js';
 import { type Flight, FlightOutcomes, decodeMarker, encodeMarker } from './single-flight.js';
 import { ManualClock, type ManualClockHandle } from './clock.js';
-import { type Encoded, Tag, decodeValue, encodeValue, fromUtf8, hashBytes, sameEncoding, utf8 } from './codec.js';
+import { type Encoded, ReadScratch, Tag, decodeValue, encodeValue, fromUtf8, hashBytes, sameEncoding, utf8 } from './codec.js';
 import { FLAG_LIVE, GLOBAL, HEADER, SLOT, STRIPE, layoutOf } from './layout.js';
 import { type CacheConfig, type SharedCacheOptions, checkOptions, checkTtl } from './options.js';
 import { Counter } from './stats.js';
-import { type EntryCopy, INCONSISTENT, Store, readShape } from './store.js';
+import { type EntryCopy, INCONSISTENT, Store, keyWordsOf, readShape } from './store.js';
 
 const SPEC = defineSpec({ kind: 'sabre/cache', id: 16, layout: 1, words: 16 });
 
@@ -79,14 +79,38 @@ export interface CacheStats {
   readonly bytes: number;
 }
 
+/**
+ * A key prepared for lookups, kept per thread (see #keys). It also remembers the last value this
+ * thread read for it, when that value is immutable (string, number, boolean, null, bigint): as
+ * long as the stripe's seqlock word still holds the value it had at that validated read, no
+ * write has touched the stripe since, so the remembered value is still the stored one.
+ */
 interface KeyRef {
   readonly text: string;
   readonly bytes: Uint8Array;
+  /** `bytes` as Int32 words, for word-wise key comparison. */
+  readonly words: Int32Array;
   readonly hash: number;
   readonly bucket: number;
   readonly stripe: number;
+  /** The stripe's seqlock word index. */
+  readonly seqWord: number;
+  /** The seqlock value at the remembered read; NaN when nothing is remembered (NaN equals no word value). */
+  seenSeq: number;
+  seenSlot: number;
+  seenExpiry: number;
+  seenValue: unknown;
 }
 
+/** Longest string value a thread remembers per key (longer ones are decoded on every read). */
+const REMEMBER_STRING_LENGTH = 256;
+
+/**
+ * Prepared keys a thread keeps: as many as the cache holds entries (a working set larger than
+ * the cache misses anyway), at most 65,536. When full the map starts afresh: a clear is cheaper
+ * than LRU bookkeeping on this path.
+ */
+const KEY_CACHE_LIMIT = 65_536;
 /** Most entries one operation may pass over or evict (bounded work; the rest is done by later operations). */
 const WORK_LIMIT = 1_000;
 /** Entries a structural write checks for expiry (the incremental TTL sweep). */
@@ -133,6 +157,15 @@ export class SharedCache {
   readonly #clock: ManualClock | undefined;
   readonly #listeners = new Set<EvictionListener>();
   #evicted: Array<[string, unknown, EvictionReason]> = [];
+  /** Prepared keys (bytes, hash, bucket, stripe) of recently used key strings, so a hot key is encoded and hashed once per thread. */
+  readonly #keys = new Map<string, KeyRef>();
+  /** Where a read copies the value it found, and what it found: set by #readLive. */
+  readonly #scratch = new ReadScratch();
+  #foundSlot = -1;
+  #foundSeq = -1;
+  #foundTag = 0;
+  #foundLength = 0;
+  #foundExpiry = 0;
   #handle: SharedCacheHandle | undefined;
 
   private constructor(store: Store, clock: ManualClock | undefined) {
@@ -193,33 +226,39 @@ export class SharedCache {
 
   /** The value of `key` (a copy the caller may keep), or undefined. A hit marks the entry recently used. */
   get(key: string): unknown {
-    const found = this.#read(this.#key(key));
-    const stats = this.#store.stats;
-    if (found === undefined) {
-      stats.bump(Counter.misses);
+    const k = this.#key(key);
+    const store = this.#store;
+    if (this.#stillSeen(k)) {
+      store.markVisited(k.seenSlot);
+      store.stats.bump(Counter.hits);
+      return k.seenValue;
+    }
+    if (!this.#readLive(k, true)) {
+      store.stats.bump(Counter.misses);
       return undefined;
     }
-    this.#store.markVisited(found.slot);
-    stats.bump(Counter.hits);
-    return decodeValue(found.tag, found.value);
+    store.markVisited(this.#foundSlot);
+    store.stats.bump(Counter.hits);
+    return this.#decodeFound(k);
   }
 
   /** Like get, without marking the entry as used and without counting a hit or miss. */
   peek(key: string): unknown {
-    const found = this.#read(this.#key(key), false);
-    return found === undefined ? undefined : decodeValue(found.tag, found.value);
+    const k = this.#key(key);
+    if (this.#stillSeen(k)) return k.seenValue;
+    return this.#readLive(k, false) ? this.#decodeFound(k) : undefined;
   }
 
   /** Whether `key` holds a live entry (no recency update). */
   has(key: string): boolean {
-    return this.#read(this.#key(key), false) !== undefined;
+    const k = this.#key(key);
+    return this.#stillSeen(k) || this.#readLive(k, false);
   }
 
   /** Remaining time to live of `key` in ms: Infinity if it never expires, undefined if there is no such entry. */
   ttl(key: string): number | undefined {
-    const found = this.#read(this.#key(key), false);
-    if (found === undefined) return undefined;
-    return found.expiry === Infinity ? Infinity : Math.max(0, found.expiry - this.#now());
+    if (!this.#readLive(this.#key(key), false)) return undefined;
+    return this.#foundExpiry === Infinity ? Infinity : Math.max(0, this.#foundExpiry - this.#now());
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -292,8 +331,7 @@ export class SharedCache {
     // Check against the current value without a lock first, so that a call that must fail
     // (overflow, not an integer) fails before it touches shared memory; the locked pass below
     // decides for real.
-    const seen = this.#read(k, false);
-    if (seen !== undefined) addInteger(key, decodeValue(seen.tag, seen.value), delta);
+    if (this.#readLive(k, false)) addInteger(key, this.#scratch.decode(this.#foundTag, this.#foundLength), delta);
     return this.#write(k, (slot) => {
       const present = slot >= 0 && !this.#isMarker(slot);
       const current = present ? this.#valueOf(slot) : typeof delta === 'bigint' ? 0n : 0;
@@ -364,11 +402,10 @@ export class SharedCache {
     const flightWord = store.stripeWord(k.stripe, STRIPE.FLIGHT);
     let waited = false;
     for (;;) {
-      const found = this.#read(k);
-      if (found !== undefined) {
-        store.markVisited(found.slot);
+      if (this.#readLive(k, true)) {
+        store.markVisited(this.#foundSlot);
         store.stats.bump(Counter.hits);
-        return decodeValue(found.tag, found.value) as T;
+        return this.#scratch.decode(this.#foundTag, this.#foundLength) as T;
       }
       // Read the flight word before looking under the lock: a flight that ends after the look
       // changes it, so the park below returns at once instead of sleeping through the end.
@@ -512,13 +549,19 @@ export class SharedCache {
   // ---- internals: keys, values, time ----------------------------------------------------------
 
   #key(key: unknown): KeyRef {
+    const prepared = this.#keys.get(key as string);
+    if (prepared !== undefined) return prepared;
     if (typeof key !== 'string') throw new InvalidArgumentError(`key must be a string, got ${describeValue(key)}`);
     const bytes = utf8(key);
-    const { maxKeyBytes, buckets, stripes } = this.#store.shape;
+    const { maxKeyBytes, buckets, stripes, maxEntries } = this.#store.shape;
     if (bytes.length > maxKeyBytes) throw new InvalidArgumentError(`key is ${bytes.length} bytes (UTF-8); maxKeyBytes is ${maxKeyBytes}`);
     const hash = hashBytes(bytes);
     const bucket = hash & (buckets - 1);
-    return { text: key, bytes, hash, bucket, stripe: bucket & (stripes - 1) };
+    const stripe = bucket & (stripes - 1);
+    const ref: KeyRef = { text: key, bytes, words: keyWordsOf(bytes), hash, bucket, stripe, seqWord: this.#store.seqWord(stripe), seenSeq: NaN, seenSlot: -1, seenExpiry: 0, seenValue: undefined };
+    if (this.#keys.size >= Math.min(KEY_CACHE_LIMIT, maxEntries)) this.#keys.clear();
+    this.#keys.set(key, ref);
+    return ref;
   }
 
   #encode(k: KeyRef, value: unknown): Encoded {
@@ -561,38 +604,81 @@ export class SharedCache {
 
   // ---- internals: the read path ----------------------------------------------------------------
 
-  /** A validated copy of the live entry for `k`, or undefined (missing or expired). */
-  #read(k: KeyRef, countExpiry = true): EntryCopy | undefined {
-    const found = this.#lookup(k);
-    if (found === undefined || found.tag === Tag.PENDING) return undefined;
-    if (found.expiry === Infinity || found.expiry > this.#now()) return found;
+  /**
+   * Looks `k` up and, if it holds a live value (not a flight marker, not expired), copies it into
+   * the scratch and records slot, tag, length and expiry in the #found fields.
+   */
+  #readLive(k: KeyRef, countExpiry: boolean): boolean {
+    if (!this.#lookupInto(k) || this.#foundTag === Tag.PENDING) return false;
+    if (this.#foundExpiry === Infinity || this.#foundExpiry > this.#now()) return true;
     if (countExpiry) this.#store.stats.bump(Counter.expirations);
-    return undefined;
+    return false;
   }
 
-  #lookup(k: KeyRef): EntryCopy | undefined {
+  #lookupInto(k: KeyRef): boolean {
     const store = this.#store;
+    const i32 = store.i32;
     if (LOCK_FREE_READS) {
       const seq = store.seqWord(k.stripe);
       for (let attempt = 0; attempt < READ_RETRIES; attempt++) {
         // Seqlock read: an even value means no write section is open on this stripe.
-        const before = Atomics.load(store.i32, seq);
+        const before = Atomics.load(i32, seq);
         if ((before & 1) !== 0) continue;
-        const slot = store.find(k.bucket, k.hash, k.bytes);
+        const slot = store.find(k.bucket, k.hash, k.bytes, k.words);
         if (slot === INCONSISTENT) continue;
-        const copy = slot < 0 ? undefined : store.copyEntry(slot);
+        if (slot < 0) {
+          if (Atomics.load(i32, seq) === before) return false;
+          continue;
+        }
+        const tag = store.tagOf(slot);
+        const expiry = store.expiryOf(slot);
+        const length = store.copyValueInto(slot, this.#scratch);
         // Unchanged after the copy: no writer touched this stripe's memory meanwhile, so the copy is whole.
-        if (copy !== null && Atomics.load(store.i32, seq) === before) return copy;
+        if (length >= 0 && Atomics.load(i32, seq) === before) return this.#found(slot, tag, length, expiry, before);
       }
     }
     const lock = store.stripeLocks[k.stripe]!;
     lock[lockOnAnyThread]();
     try {
-      const slot = store.find(k.bucket, k.hash, k.bytes);
-      return slot < 0 ? undefined : (store.copyEntry(slot) ?? undefined);
+      const slot = store.find(k.bucket, k.hash, k.bytes, k.words);
+      if (slot < 0) return false;
+      // Under the stripe mutex no write section is open, so the seqlock word is stable (and even).
+      const seq = Atomics.load(i32, store.seqWord(k.stripe));
+      return this.#found(slot, store.tagOf(slot), store.copyValueInto(slot, this.#scratch), store.expiryOf(slot), seq);
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Whether this thread's remembered value for `k` is still the stored one, and still live. */
+  #stillSeen(k: KeyRef): boolean {
+    return (
+      k.seenSeq === Atomics.load(this.#store.i32, k.seqWord) &&
+      (k.seenExpiry === Infinity || k.seenExpiry > this.#now())
+    );
+  }
+
+  /** Decodes the value #readLive found, remembering it on the key when it is immutable. */
+  #decodeFound(k: KeyRef): unknown {
+    const tag = this.#foundTag;
+    const value = this.#scratch.decode(tag, this.#foundLength);
+    const immutable = tag === Tag.STRING ? (value as string).length <= REMEMBER_STRING_LENGTH : tag <= Tag.BIGSTR;
+    if (immutable) {
+      k.seenSeq = this.#foundSeq;
+      k.seenSlot = this.#foundSlot;
+      k.seenExpiry = this.#foundExpiry;
+      k.seenValue = value;
+    }
+    return value;
+  }
+
+  #found(slot: number, tag: number, length: number, expiry: number, seq: number): true {
+    this.#foundSeq = seq;
+    this.#foundSlot = slot;
+    this.#foundTag = tag;
+    this.#foundLength = length;
+    this.#foundExpiry = expiry;
+    return true;
   }
 
   // ---- internals: the write path ---------------------------------------------------------------
@@ -612,7 +698,7 @@ export class SharedCache {
       }
       store.beginWrite(k.stripe);
       try {
-        let slot = store.find(k.bucket, k.hash, k.bytes);
+        let slot = store.find(k.bucket, k.hash, k.bytes, k.words);
         const expiry = slot >= 0 ? store.expiryOf(slot) : Infinity;
         if (slot >= 0 && expiry !== Infinity && expiry <= this.#now()) {
           this.#withStructure(() => this.#remove(slot, 'ttl'));
@@ -650,7 +736,7 @@ export class SharedCache {
     const store = this.#store;
     if (slot >= 0 && this.#isMarker(slot) && encoded.tag !== Tag.PENDING) this.#endFlight(k.stripe);
     if (slot >= 0 && store.fitsInPlace(slot, k.bytes.length, encoded.bytes.length)) {
-      store.overwrite(slot, k.bytes, encoded.tag, encoded.bytes, expiry);
+      store.overwrite(slot, k.bytes.length, encoded.tag, encoded.bytes, expiry);
       return;
     }
     this.#withStructure(() => {

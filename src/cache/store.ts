@@ -18,6 +18,7 @@
  *   INCONSISTENT instead of throwing.
  */
 import { Mutex } from '../shared/mutex.js';
+import type { ReadScratch } from './codec.js';
 import { StripedCounters } from './stats.js';
 import {
   CHUNK_BYTES,
@@ -33,6 +34,13 @@ import {
   chunksFor,
   layoutOf,
 } from './layout.js';
+
+/** A key's bytes as Int32 words (zero-padded to a multiple of 4), for word-wise comparison. Int32Array reads the platform's byte order, as the shared memory does. */
+export function keyWordsOf(key: Uint8Array): Int32Array {
+  const padded = new Uint8Array(Math.ceil(key.length / 4) * 4);
+  padded.set(key);
+  return new Int32Array(padded.buffer);
+}
 
 /** A lookup that read inconsistent memory (a writer was active); the caller retries. */
 export const INCONSISTENT = -2;
@@ -156,8 +164,11 @@ export class Store {
 
   // ---- reads (callable without a lock: bounded, never throw) ----------------------------------
 
-  /** The slot of `key` in `bucket`, -1 if absent, or INCONSISTENT if the chain is not sane. */
-  find(bucket: number, hash: number, key: Uint8Array): number {
+  /**
+   * The slot of `key` in `bucket`, -1 if absent, or INCONSISTENT if the chain is not sane.
+   * `keyWords` is the key's bytes as little-endian Int32 words (see {@link keyWordsOf}).
+   */
+  find(bucket: number, hash: number, key: Uint8Array, keyWords: Int32Array): number {
     const i32 = this.i32;
     const max = this.shape.maxEntries;
     let link = i32[this.bucketWord(bucket)]!;
@@ -166,7 +177,7 @@ export class Store {
       if (slot < 0 || slot >= max || steps > max) return INCONSISTENT;
       const w = this.slotWord(slot);
       if (i32[w + SLOT.HASH] === hash >> 0 && i32[w + SLOT.KEY_LEN] === key.length) {
-        const same = this.#keyEquals(w, key);
+        const same = this.#keyEquals(w, key, keyWords);
         if (same === 1) return slot;
         if (same === INCONSISTENT) return INCONSISTENT;
       }
@@ -175,23 +186,30 @@ export class Store {
     return -1;
   }
 
-  #keyEquals(w: number, key: Uint8Array): number {
+  /** Compares the stored key with `key`, four bytes at a time (chunk payloads are 4-byte aligned), the last 0-3 bytes one by one. */
+  #keyEquals(w: number, key: Uint8Array, keyWords: Int32Array): number {
+    const i32 = this.i32;
     const u8 = this.u8;
-    let chunk = this.i32[w + SLOT.CHUNK]! - 1;
+    let chunk = i32[w + SLOT.CHUNK]! - 1;
     let offset = 0;
     while (offset < key.length) {
       if (chunk < 0 || chunk >= this.shape.chunks) return INCONSISTENT;
       const base = this.layout.chunks + chunk * CHUNK_BYTES + 4;
       const n = Math.min(CHUNK_PAYLOAD, key.length - offset);
-      for (let i = 0; i < n; i++) if (u8[base + i] !== key[offset + i]) return 0;
+      const whole = n >> 2;
+      const baseWord = base >> 2;
+      const firstWord = offset >> 2;
+      for (let i = 0; i < whole; i++) if (i32[baseWord + i] !== keyWords[firstWord + i]) return 0;
+      for (let i = whole << 2; i < n; i++) if (u8[base + i] !== key[offset + i]) return 0;
       offset += n;
-      chunk = this.i32[(base - 4) >> 2]! - 1;
+      chunk = i32[(base - 4) >> 2]! - 1;
     }
     return 1;
   }
 
   /** Copies `length` bytes starting `skip` bytes into the slot's chain; null if the chain is not sane. */
   copyBytes(slot: number, skip: number, length: number): Uint8Array | null {
+    const u8 = this.u8;
     const out = new Uint8Array(length);
     let chunk = this.i32[this.slotWord(slot) + SLOT.CHUNK]! - 1;
     let position = 0; // bytes of the chain passed so far
@@ -200,16 +218,47 @@ export class Store {
     while (position < end) {
       if (chunk < 0 || chunk >= this.shape.chunks) return null;
       const base = this.layout.chunks + chunk * CHUNK_BYTES + 4;
-      const from = Math.max(skip, position);
-      const to = Math.min(end, position + CHUNK_PAYLOAD);
-      if (to > from) {
-        out.set(this.u8.subarray(base + (from - position), base + (to - position)), copied);
-        copied += to - from;
-      }
+      const from = Math.max(skip, position) - position;
+      const to = Math.min(end, position + CHUNK_PAYLOAD) - position;
+      // A byte loop: at most 60 bytes per chunk, where subarray()+set() would cost more in
+      // allocating the view than in copying.
+      for (let i = from; i < to; i++) out[copied++] = u8[base + i]!;
       position += CHUNK_PAYLOAD;
       chunk = this.i32[(base - 4) >> 2]! - 1;
     }
     return out;
+  }
+
+  /**
+   * Copies the value bytes of `slot` into `scratch` (no allocation). Returns the value length,
+   * or -1 if the chain is not sane (a lock-free reader then retries).
+   */
+  copyValueInto(slot: number, scratch: ReadScratch): number {
+    const i32 = this.i32;
+    const u8 = this.u8;
+    const w = this.slotWord(slot);
+    const keyLength = i32[w + SLOT.KEY_LEN]!;
+    const length = i32[w + SLOT.VALUE_LEN]!;
+    if (keyLength < 0 || length < 0 || keyLength > this.shape.maxKeyBytes || length > this.shape.maxValueBytes) return -1;
+    const out = scratch.reserve(length);
+    let chunk = i32[w + SLOT.CHUNK]! - 1;
+    let position = 0;
+    let copied = 0;
+    const end = keyLength + length;
+    while (position < end) {
+      if (chunk < 0 || chunk >= this.shape.chunks) return -1;
+      const base = this.layout.chunks + chunk * CHUNK_BYTES + 4;
+      const from = Math.max(keyLength, position) - position;
+      const to = Math.min(end, position + CHUNK_PAYLOAD) - position;
+      for (let i = from; i < to; i++) out[copied++] = u8[base + i]!;
+      position += CHUNK_PAYLOAD;
+      chunk = i32[(base - 4) >> 2]! - 1;
+    }
+    return length;
+  }
+
+  tagOf(slot: number): number {
+    return this.i32[this.slotWord(slot) + SLOT.TAG]!;
   }
 
   /** Copies the entry of `slot`: tag, value bytes, expiry; null if inconsistent. */
@@ -324,25 +373,22 @@ export class Store {
     i32[GLOBAL.FREE_CHUNKS]! += count;
   }
 
-  /** Writes key then value bytes into the slot's chain (stripe write section). */
-  writeBytes(slot: number, key: Uint8Array, value: Uint8Array): void {
-    let chunk = this.i32[this.slotWord(slot) + SLOT.CHUNK]! - 1;
-    let room = CHUNK_PAYLOAD;
-    let at = this.layout.chunks + chunk * CHUNK_BYTES + 4;
-    for (const part of [key, value]) {
-      let offset = 0;
-      while (offset < part.length) {
-        if (room === 0) {
-          chunk = this.i32[(this.layout.chunks + chunk * CHUNK_BYTES) >> 2]! - 1;
-          at = this.layout.chunks + chunk * CHUNK_BYTES + 4;
-          room = CHUNK_PAYLOAD;
-        }
-        const n = Math.min(room, part.length - offset);
-        this.u8.set(part.subarray(offset, offset + n), at);
-        at += n;
-        room -= n;
-        offset += n;
-      }
+  /** Writes `bytes` into the slot's chain starting `skip` bytes in (stripe write section open). */
+  writeAt(slot: number, skip: number, bytes: Uint8Array): void {
+    const i32 = this.i32;
+    const u8 = this.u8;
+    let chunk = i32[this.slotWord(slot) + SLOT.CHUNK]! - 1;
+    let position = 0; // chain bytes passed so far
+    let written = 0;
+    const end = skip + bytes.length;
+    while (position < end) {
+      const base = this.layout.chunks + chunk * CHUNK_BYTES + 4;
+      const from = Math.max(skip, position) - position;
+      const to = Math.min(end, position + CHUNK_PAYLOAD) - position;
+      // A byte loop: a chunk holds at most 60 bytes, where subarray()+set() costs more in views than in copying.
+      for (let i = from; i < to; i++) u8[base + i] = bytes[written++]!;
+      position += CHUNK_PAYLOAD;
+      chunk = i32[(base - 4) >> 2]! - 1;
     }
   }
 
@@ -361,19 +407,21 @@ export class Store {
     i32[w + SLOT.VALUE_LEN] = value.length;
     i32[w + SLOT.TAG] = tag;
     this.setExpiry(slot, expiry);
-    this.writeBytes(slot, key, value);
+    this.writeAt(slot, 0, key);
+    this.writeAt(slot, key.length, value);
     this.addBytes(key.length + value.length - oldBytes);
   }
 
-  /** Rewrites the value of `slot` in its current chain (same chunk count, not larger). Stripe write section open. */
-  overwrite(slot: number, key: Uint8Array, tag: number, value: Uint8Array, expiry: number): void {
+  /** Rewrites the value of `slot` in its current chain (same chunk count, not larger); the key stays. Stripe write section open. */
+  overwrite(slot: number, keyLength: number, tag: number, value: Uint8Array, expiry: number): void {
     const w = this.slotWord(slot);
     const delta = value.length - this.i32[w + SLOT.VALUE_LEN]!;
     this.i32[w + SLOT.VALUE_LEN] = value.length;
     this.i32[w + SLOT.TAG] = tag;
     this.setExpiry(slot, expiry);
-    this.writeBytes(slot, key, value);
-    this.addBytes(delta);
+    this.writeAt(slot, keyLength, value);
+    // The byte counter's line is shared by every writer: leave it alone when nothing changed.
+    if (delta !== 0) this.addBytes(delta);
   }
 
   /** Whether the value can be rewritten in place: same chunk count and no more bytes (growth needs the structure mutex for the byte bound). */
