@@ -16,17 +16,16 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { LRUCache } from 'lru-cache';
 import sharedmap from 'sharedmap';
-import { Bench } from 'tinybench';
 import { type EvictionPolicy, SharedCache } from '../src/index.js';
 import { seededRandom } from '../test/support/delay.js';
 import { Crew } from './support/crew.js';
-import { type Goal, type Row, ratioGoal, rowOf, speedGoal, writeReport } from './support/report.js';
+import { Suite, quick } from './support/suite.js';
+import { type Goal, type Row, combineRounds, ratioGoal, rowOf, speedGoal, writeReport } from './support/report.js';
 import { zipfStream } from './support/zipf.js';
 
 // sharedmap's types declare a named export; at run time its CommonJS build exports the class itself.
 const SharedMap = sharedmap as unknown as typeof import('sharedmap').SharedMap;
 
-const quick = process.argv.includes('--quick');
 const KEYS = 10_000;
 const BATCH = 1_000; // operations per sample on the main thread
 const WORKER_BATCH = quick ? 20_000 : 200_000; // operations per worker per sample
@@ -116,12 +115,8 @@ function hitRatio(capacity: number, stream: Int32Array, policy: EvictionPolicy |
 }
 
 async function main(): Promise<void> {
-  const bench = new Bench({ name: 'cache', time: quick ? 150 : 1_500, warmupTime: quick ? 50 : 300 });
-  const batches = new Map<string, number>();
-  const add = (name: string, batch: number, fn: () => unknown): void => {
-    batches.set(name, batch);
-    bench.add(name, fn as () => void);
-  };
+  const suite = new Suite('cache');
+  const add = suite.add.bind(suite);
   let sink = 0;
 
   const lru = new LRUCache<string, string>({ max: KEYS });
@@ -190,10 +185,9 @@ async function main(): Promise<void> {
     for (let i = 0; i < ROUND_TRIPS; i++) if ((await owner.remote.get(keys[nextKey()]!)) !== undefined) sink++;
   });
 
-  await bench.run();
+  const rows: Row[] = await suite.run();
   await Promise.all([...Object.values(crews).map((c) => c.close()), owner.close()]);
 
-  const rows: Row[] = bench.tasks.map((task) => rowOf(task, batches.get(task.name) ?? 1));
 
   const capacity = 1_000;
   const stream = zipfStream(100_000, 0.99, quick ? 100_000 : 1_000_000, 7);

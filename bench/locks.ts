@@ -6,12 +6,11 @@
  *   npm run bench -- --quick a few hundred ms per task (smoke test; numbers are noisy)
  */
 import { Mutex as AsyncMutex } from 'async-mutex';
-import { Bench } from 'tinybench';
 import { CondVar, Mutex, RwLock, Semaphore } from '../src/index.js';
 import { Crew } from './support/crew.js';
-import { type Goal, type Row, rowOf, speedGoal, writeReport } from './support/report.js';
+import { Suite, quick } from './support/suite.js';
+import { type Goal, type Row, speedGoal, writeReport } from './support/report.js';
 
-const quick = process.argv.includes('--quick');
 const BATCH = 1_000; // operations per sample for the nanosecond-scale tasks
 const ROUNDS = quick ? 200 : 2_000; // round trips per sample for the cross-thread tasks
 const WORKER_BATCH = 100_000; // lock()+unlock() per sample in the worker
@@ -47,12 +46,8 @@ const NAMES = {
 } as const;
 
 async function main(): Promise<void> {
-  const bench = new Bench({ name: 'locks', time: quick ? 150 : 1_500, warmupTime: quick ? 50 : 300 });
-  const batches = new Map<string, number>();
-  const add = (name: string, batch: number, fn: () => unknown): void => {
-    batches.set(name, batch);
-    bench.add(name, fn as () => void);
-  };
+  const suite = new Suite('locks');
+  const add = suite.add.bind(suite);
 
   const crews = {
     uncontended: crew('mutex-uncontended', 1),
@@ -112,10 +107,9 @@ async function main(): Promise<void> {
   // Each of the two workers takes the lock ROUNDS times: 2 * ROUNDS acquisitions per sample.
   add(NAMES.contended, 2 * ROUNDS, () => crews.contended.batch(ROUNDS));
 
-  await bench.run();
+  const rows: Row[] = await suite.run();
   await Promise.all(Object.values(crews).map((crew) => crew.close()));
 
-  const rows: Row[] = bench.tasks.map((task) => rowOf(task, batches.get(task.name) ?? 1));
   const goals: Goal[] = [
     speedGoal('uncontended lock+unlock (worker) vs async-mutex runExclusive', rows, NAMES.workerLock, NAMES.asyncMutex, 20),
     speedGoal('uncontended tryLock+unlock (main thread) vs async-mutex runExclusive', rows, NAMES.tryLock, NAMES.asyncMutex, 20),

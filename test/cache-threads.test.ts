@@ -85,6 +85,29 @@ describe('SharedCache across threads: bounds and integrity (audits B and C)', ()
   });
 });
 
+describe('SharedCache across threads: reads are never stale', () => {
+  it('a reader thread never sees a value go backwards, and ends on the last value written', async () => {
+    const cache = SharedCache.create({ maxEntries: 100, maxBytes: 8 * 1024 });
+    const stop = stopFlag();
+    const readers = runCacheActors<{ reads: number; backwards: number; last: number }>('monotonicReads', 2, () => ({
+      cache: cache.handle, stop: stop.buffer, key: 'version',
+    }));
+    // Keys in the same stripes churn too, so the readers' remembered values keep being invalidated.
+    for (let version = 0; version < 50_000; version++) {
+      cache.set('version', version);
+      if (version % 7 === 0) cache.set(`noise:${version % 97}`, version);
+      if (version % 5_000 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    stop.raise();
+    for (const r of await readers) {
+      expect(r.backwards).toBe(0);
+      expect(r.last).toBe(49_999);
+      expect(r.reads).toBeGreaterThan(1_000);
+    }
+  });
+});
+
 describe('SharedCache across threads: atomic operations (audits A and G)', () => {
   it.each([2, 4, 8])('increments from %i threads are never lost', async (threads) => {
     const cache = SharedCache.create({ maxEntries: 10, maxBytes: 1024 });

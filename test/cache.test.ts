@@ -341,3 +341,46 @@ describe('handles and bad input: typed errors, the cache unchanged', () => {
     expect(cache.size).toBe(0);
   });
 });
+
+describe('a remembered read is never stale', () => {
+  // Each attachment keeps its own prepared keys and remembered values, exactly as each thread does.
+  function twoViews(options: Partial<Parameters<typeof SharedCache.create>[0]> = {}) {
+    const writer = SharedCache.create({ maxEntries: 4, maxBytes: 1_000, ...options });
+    return { writer, reader: SharedCache.attach(writer.handle) };
+  }
+
+  it('after a set, a delete, an eviction, an expire and a clear by someone else', () => {
+    const clock = ManualClock.create();
+    const { writer, reader } = twoViews({ clock });
+    writer.set('k', 'v1');
+    expect(reader.get('k')).toBe('v1');
+    expect(reader.get('k')).toBe('v1'); // now remembered
+    writer.set('k', 'v2');
+    expect(reader.get('k')).toBe('v2');
+    writer.delete('k');
+    expect(reader.get('k')).toBeUndefined();
+    writer.set('k', 'v3');
+    expect(reader.peek('k')).toBe('v3');
+    for (let i = 0; i < 4; i++) writer.set(`other${i}`, i); // evicts k
+    expect(writer.has('k')).toBe(false);
+    expect(reader.get('k')).toBeUndefined();
+    writer.set('t', 1);
+    expect(reader.get('t')).toBe(1);
+    writer.expire('t', 5);
+    clock.advance(5);
+    expect(reader.get('t')).toBeUndefined();
+    writer.set('c', 'before clear');
+    expect(reader.get('c')).toBe('before clear');
+    writer.clear();
+    expect(reader.get('c')).toBeUndefined();
+    expect(reader.has('c')).toBe(false);
+  });
+
+  it('objects and bytes are never remembered: every read is a fresh copy', () => {
+    const { writer, reader } = twoViews();
+    writer.set('o', { n: 1 });
+    const first = reader.get('o');
+    expect(reader.get('o')).not.toBe(first);
+    expect(reader.get('o')).toEqual({ n: 1 });
+  });
+});

@@ -24,6 +24,16 @@ describe('README', () => {
     expect(run.stdout.trim()).toBe('5000');
   });
 
+  it('the cache example runs as printed and prints what it says', () => {
+    const block = /cache-example\.mjs[\s\S]*?\n([\s\S]*?)```/.exec(readme)?.[0];
+    expect(block).toBeDefined();
+    const code = block!.slice(block!.indexOf('\n') + 1, block!.lastIndexOf('```'));
+    writeFileSync(exampleFile, code);
+    const run = spawnSync(process.execPath, [fileURLToPath(exampleFile)], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe("{ name: 'user 1 of worker 0' } 2000 2001");
+  });
+
   it('gives the test command, and package.json has the scripts and bin it mentions', () => {
     expect(readme).toMatch(/^npm test\b/m);
     expect(readme).toMatch(/npm install && npx sabre stress/);

@@ -10,15 +10,46 @@ import type { Task } from 'tinybench';
 /** One measured operation. */
 export interface Row {
   readonly name: string;
-  /** Median time of one operation, in nanoseconds. */
+  /** Median time of one operation, in nanoseconds (over several rounds: the median of the rounds' medians). */
   readonly medianNs: number;
   /** Operations per second at the median. */
   readonly opsPerSec: number;
   /** 99th-percentile time of one operation (a batch's p99 divided by its size), in nanoseconds. */
   readonly p99Ns: number;
-  /** Relative margin of error of the mean, in percent (the spread). */
+  /** The spread: relative margin of error within a round, or over several rounds (max - min) / median of the rounds' medians, in percent. */
   readonly rmePercent: number;
   readonly samples: number;
+  /** How many rounds the row combines. */
+  readonly rounds?: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Combines the rows of several rounds of the same suite. On shared machines the speed of the
+ * whole host drifts over minutes; rounds that interleave every competitor let that drift hit
+ * them alike, and the median of the rounds' medians ignores a round that was hit harder.
+ */
+export function combineRounds(rounds: readonly (readonly Row[])[]): Row[] {
+  if (rounds.length === 1) return [...rounds[0]!];
+  return rounds[0]!.map((first) => {
+    const same = rounds.map((rows) => rows.find((r) => r.name === first.name)!);
+    const medians = same.map((r) => r.medianNs);
+    const medianNs = median(medians);
+    return {
+      name: first.name,
+      medianNs,
+      opsPerSec: 1e9 / medianNs,
+      p99Ns: median(same.map((r) => r.p99Ns)),
+      rmePercent: (100 * (Math.max(...medians) - Math.min(...medians))) / medianNs,
+      samples: same.reduce((sum, r) => sum + r.samples, 0),
+      rounds: rounds.length,
+    };
+  });
 }
 
 /** A goal with its measured value: a ratio from this run, and the target it must reach. */
@@ -98,7 +129,7 @@ export function writeReport(
     '',
     `Machine: ${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB, Node ${host.node} (${host.platform}), ${host.date}.`,
     '',
-    '| benchmark | median / op | ops/s | p99 / op | ± (rme) | samples |',
+    `| benchmark | median / op | ops/s | p99 / op | ${rows[0]?.rounds ? `spread over ${rows[0].rounds} rounds` : '± (rme)'} | samples |`,
     '|---|---:|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${r.name} | ${format(r.medianNs)} | ${ops(r.opsPerSec)} | ${format(r.p99Ns)} | ${r.rmePercent.toFixed(1)} % | ${r.samples} |`),
     '',

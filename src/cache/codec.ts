@@ -175,22 +175,10 @@ export class ReadScratch {
 
   /** Decodes the first `length` bytes as a value of `tag`. */
   decode(tag: number, length: number): unknown {
-    switch (tag) {
-      case Tag.STRING:
-        return this.#string(length);
-      case Tag.NUMBER:
-        return this.#data.getFloat64(0, true);
-      case Tag.TRUE:
-        return true;
-      case Tag.FALSE:
-        return false;
-      case Tag.NULL:
-        return null;
-      case Tag.BIGINT:
-        return this.#data.getBigInt64(0, true);
-      default:
-        return decodeValue(tag, this.bytes.slice(0, length));
-    }
+    if (tag === Tag.STRING) return this.#string(length);
+    if (tag === Tag.NUMBER) return this.#data.getFloat64(0, true);
+    // Booleans, null and int64 bigints keep nothing of the bytes; the rest must own a copy.
+    return decodeValue(tag, tag <= Tag.BIGINT ? this.bytes : this.bytes.slice(0, length));
   }
 
   #string(length: number): string {

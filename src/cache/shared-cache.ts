@@ -177,7 +177,13 @@ export class SharedCache {
   /** Creates a cache. Every option is checked first; a bad one throws InvalidArgumentError and allocates nothing. */
   static create(options: SharedCacheOptions): SharedCache {
     const config = checkOptions(options);
-    const buffer = new SharedArrayBuffer(layoutOf(config).totalBytes);
+    const totalBytes = layoutOf(config).totalBytes;
+    let buffer: SharedArrayBuffer;
+    try {
+      buffer = new SharedArrayBuffer(totalBytes);
+    } catch (error) {
+      throw new InvalidArgumentError(`maxEntries ${config.maxEntries} and maxBytes ${config.maxBytes} need ${totalBytes} bytes of shared memory, which this runtime cannot allocate (${(error as Error).message})`);
+    }
     writeHeader(buffer, config);
     const store = new Store(buffer, readShape(buffer), true);
     Atomics.store(store.i32, HEADER.MAGIC, headerOf(SPEC)); // published last: attachers see a complete cache
@@ -227,19 +233,23 @@ export class SharedCache {
   /** The value of `key` (a copy the caller may keep), or undefined. A hit marks the entry recently used. */
   get(key: string): unknown {
     const k = this.#key(key);
-    const store = this.#store;
-    if (this.#stillSeen(k)) {
-      store.markVisited(k.seenSlot);
-      store.stats.bump(Counter.hits);
-      return k.seenValue;
-    }
+    // The hot path is kept tiny so that V8 inlines all of it; the rest lives in #getFromMemory.
+    if (this.#stillSeen(k)) return this.#hit(k.seenSlot, k.seenValue);
+    return this.#getFromMemory(k);
+  }
+
+  #getFromMemory(k: KeyRef): unknown {
     if (!this.#readLive(k, true)) {
-      store.stats.bump(Counter.misses);
+      this.#store.stats.bump(Counter.misses);
       return undefined;
     }
-    store.markVisited(this.#foundSlot);
-    store.stats.bump(Counter.hits);
-    return this.#decodeFound(k);
+    return this.#hit(this.#foundSlot, this.#decodeFound(k));
+  }
+
+  #hit(slot: number, value: unknown): unknown {
+    this.#store.markVisited(slot);
+    this.#store.stats.bump(Counter.hits);
+    return value;
   }
 
   /** Like get, without marking the entry as used and without counting a hit or miss. */

@@ -54,6 +54,21 @@ const roles: Record<string, () => unknown> = {
     return { reads, hits, torn };
   },
 
+  /** Reads one key whose value only ever grows until told to stop: a read must never go backwards. */
+  monotonicReads() {
+    let reads = 0;
+    let backwards = 0;
+    let last = -1;
+    while (!stopped()) {
+      const value = cache.get(data.key) as number | undefined;
+      reads++;
+      if (value === undefined) continue;
+      if (value < last) backwards++;
+      last = value;
+    }
+    return { reads, backwards, last: cache.get(data.key) };
+  },
+
   /** Samples size and bytes until told to stop: the bounds must hold at every instant, not only at the end. */
   sample() {
     let samples = 0;
