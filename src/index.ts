@@ -20,6 +20,7 @@ export {
   type CacheStats,
   type EvictionReason,
   type EvictionListener,
+  type CacheKey,
 } from './cache/shared-cache.js';
 export type { SharedCacheOptions, EvictionPolicy } from './cache/options.js';
 export { ManualClock, type ManualClockHandle } from './cache/clock.js';

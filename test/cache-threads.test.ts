@@ -38,6 +38,7 @@ describe('SharedCache across threads: bounds and integrity (audits B and C)', ()
     expect(cache.size).toBeLessThanOrEqual(maxEntries);
     let survivors = 0;
     for (const [key, value] of cache.entries()) {
+      if (typeof key !== 'string') throw new Error(`unexpected key ${key}`);
       const writer = Number(/^w(\d+):/.exec(key)![1]);
       expect(checkValue(key, value)).toBe(writer); // exactly what its writer wrote, whole
       survivors++;
@@ -66,6 +67,20 @@ describe('SharedCache across threads: bounds and integrity (audits B and C)', ()
     }
     expect(sample.maxSize).toBeLessThanOrEqual(64);
     expect(sample.maxBytes).toBeLessThanOrEqual(8 * 1024);
+  });
+
+  it('no torn read on the locked-read path (what CPUs with weaker memory models use)', async () => {
+    const cache = SharedCache.create({ maxEntries: 64, maxBytes: 8 * 1024 });
+    const stop = stopFlag();
+    const readers = runCacheActors<{ reads: number; hits: number; torn: number }>('verifyReads', 2, () => ({
+      cache: cache.handle, stop: stop.buffer, keys: 48, seed: 3, env: { SABRE_LOCKED_READS: '1' },
+    }));
+    await runCacheActors('churn', 4, () => ({ cache: cache.handle, keys: 48, rounds: 20_000, seed: 2 }));
+    stop.raise();
+    for (const r of await readers) {
+      expect(r.torn).toBe(0);
+      expect(r.hits).toBeGreaterThan(100);
+    }
   });
 
   it('snapshot iteration while others write never throws, never repeats a key, never yields a torn value (audit F)', async () => {

@@ -8,7 +8,7 @@ import { snapshot, startCacheActor } from './support/threads.js';
 
 const small = () => SharedCache.create({ maxEntries: 100, maxBytes: 100_000 });
 const keysOf = (cache: SharedCache) => [...cache.keys()];
-const numbered = (cache: SharedCache, prefix: string) => keysOf(cache).map((k) => Number(k.slice(prefix.length))).sort((a, b) => a - b);
+const numbered = (cache: SharedCache, prefix: string) => keysOf(cache).map((k) => Number(String(k).slice(prefix.length))).sort((a, b) => a - b);
 
 describe('values come back as they went in, as copies', () => {
   it.each([
@@ -49,6 +49,21 @@ describe('values come back as they went in, as copies', () => {
     cache.set('o', { n: 1 });
     (cache.get('o') as { n: number }).n = 2;
     expect(cache.get('o')).toEqual({ n: 1 });
+  });
+});
+
+describe('keys', () => {
+  it('strings and numbers are keys; 1 and "1" are two keys; -0 and 0 are one', () => {
+    const cache = small();
+    cache.set(1, 'number one').set('1', 'string one').set(-0, 'zero').set(2.5, 'two and a half').set('', 'empty');
+    expect(cache.get(1)).toBe('number one');
+    expect(cache.get('1')).toBe('string one');
+    expect(cache.get(0)).toBe('zero');
+    expect(cache.get(2.5)).toBe('two and a half');
+    expect(cache.get('')).toBe('empty');
+    expect(new Set(keysOf(cache))).toEqual(new Set([1, '1', 0, 2.5, '']));
+    expect(cache.increment(7)).toBe(1);
+    expect(() => cache.set(NaN, 1)).toThrow(/not NaN/);
   });
 });
 
@@ -306,7 +321,9 @@ describe('handles and bad input: typed errors, the cache unchanged', () => {
     cache.set('k', 'v');
     const before = snapshot(cache.handle.buffer);
     const attempts: Array<() => unknown> = [
-      () => cache.set(42 as never, 'v'),
+      () => cache.set({} as never, 'v'),
+      () => cache.set(NaN, 'v'),
+      () => cache.set(true as never, 'v'),
       () => cache.set('toolongkey', 'v'),
       () => cache.set('k', 'x'.repeat(101)),
       () => cache.set('k', undefined),

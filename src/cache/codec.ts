@@ -1,7 +1,8 @@
 /**
  * Keys and values as bytes in shared memory.
  *
- * Keys are strings, stored as UTF-8. Values carry a one-byte tag (in the entry record, not in
+ * Keys are strings, stored as UTF-8, or numbers, stored as 0xFF (a byte UTF-8 never contains)
+ * and the float64. Values carry a one-byte tag (in the entry record, not in
  * the bytes) and a payload:
  *
  *   tag        payload
@@ -70,6 +71,26 @@ export function fromUtf8(bytes: Uint8Array): string {
     return String.fromCharCode.apply(null, bytes as unknown as number[]);
   }
   return decoder.decode(bytes);
+}
+
+/** A cache key: a string, or a number (numbers and strings never collide: 1 and '1' are two keys). */
+export type CacheKey = string | number;
+
+const NUMBER_KEY = 0xff; // a byte UTF-8 never contains: marks a number key
+
+/** The stored bytes of a key: UTF-8 for a string; 0xFF and the float64 for a number (-0 stored as 0). */
+export function keyBytes(key: CacheKey): Uint8Array {
+  if (typeof key === 'string') return utf8(key);
+  const bytes = new Uint8Array(9);
+  bytes[0] = NUMBER_KEY;
+  new DataView(bytes.buffer).setFloat64(1, key === 0 ? 0 : key, true);
+  return bytes;
+}
+
+/** The key whose stored bytes these are. */
+export function keyFromBytes(bytes: Uint8Array): CacheKey {
+  if (bytes.length === 9 && bytes[0] === NUMBER_KEY) return new DataView(bytes.buffer, bytes.byteOffset, 9).getFloat64(1, true);
+  return fromUtf8(bytes);
 }
 
 /** FNV-1a over the key bytes: cheap, and the same in every thread. */

@@ -23,7 +23,7 @@ import { checkFunction, describeValue } from '../shared/validate.js';
 import { type ParkSteps, broadcastNeedsNoPassOn, parkAsync } from '../shared/wait.js';
 import { type Flight, FlightOutcomes, decodeMarker, encodeMarker } from './single-flight.js';
 import { ManualClock, type ManualClockHandle } from './clock.js';
-import { type Encoded, ReadScratch, Tag, decodeValue, encodeValue, fromUtf8, hashBytes, sameEncoding, utf8 } from './codec.js';
+import { type CacheKey, type Encoded, ReadScratch, Tag, decodeValue, encodeValue, hashBytes, keyBytes, keyFromBytes, sameEncoding } from './codec.js';
 import { FLAG_LIVE, GLOBAL, HEADER, SLOT, STRIPE, layoutOf } from './layout.js';
 import { type CacheConfig, type SharedCacheOptions, checkOptions, checkTtl } from './options.js';
 import { Counter } from './stats.js';
@@ -44,7 +44,9 @@ export interface SharedCacheHandle {
 export type EvictionReason = 'capacity' | 'bytes' | 'burst' | 'ttl';
 
 /** Called in the registering thread for each entry that thread's operations evicted. */
-export type EvictionListener = (key: string, value: unknown, reason: EvictionReason) => void;
+export type EvictionListener = (key: CacheKey, value: unknown, reason: EvictionReason) => void;
+
+export type { CacheKey };
 
 /** Per-write options. */
 export interface SetOptions {
@@ -86,7 +88,7 @@ export interface CacheStats {
  * write has touched the stripe since, so the remembered value is still the stored one.
  */
 interface KeyRef {
-  readonly text: string;
+  readonly key: CacheKey;
   readonly bytes: Uint8Array;
   /** `bytes` as Int32 words, for word-wise key comparison. */
   readonly words: Int32Array;
@@ -123,9 +125,10 @@ const WRITE_RETRIES = 1_000;
  * Lock-free reads rely on a plain load never being performed after a later Atomics.load of the
  * seqlock word. V8 on x86-64 guarantees it (TSO, and atomics are compiler barriers); on weaker
  * memory models (arm64 `ldar` is only an acquire) a plain load could slip past the validating
- * load, so there the readers take the stripe mutex instead.
+ * load, so there the readers take the stripe mutex instead. SABRE_LOCKED_READS=1 forces that
+ * path anywhere (the tests use it to check it on x64 too).
  */
-const LOCK_FREE_READS = process.arch === 'x64' || process.arch === 'ia32';
+const LOCK_FREE_READS = (process.arch === 'x64' || process.arch === 'ia32') && process.env.SABRE_LOCKED_READS !== '1';
 
 /** Thrown inside a write when eviction found every candidate busy; the write is retried from scratch. */
 class Busy extends Error {}
@@ -156,9 +159,9 @@ export class SharedCache {
   readonly #outcomes: FlightOutcomes;
   readonly #clock: ManualClock | undefined;
   readonly #listeners = new Set<EvictionListener>();
-  #evicted: Array<[string, unknown, EvictionReason]> = [];
+  #evicted: Array<[CacheKey, unknown, EvictionReason]> = [];
   /** Prepared keys (bytes, hash, bucket, stripe) of recently used key strings, so a hot key is encoded and hashed once per thread. */
-  readonly #keys = new Map<string, KeyRef>();
+  readonly #keys = new Map<CacheKey, KeyRef>();
   /** Where a read copies the value it found, and what it found: set by #readLive. */
   readonly #scratch = new ReadScratch();
   #foundSlot = -1;
@@ -231,7 +234,7 @@ export class SharedCache {
   // ---- reads ---------------------------------------------------------------------------------
 
   /** The value of `key` (a copy the caller may keep), or undefined. A hit marks the entry recently used. */
-  get(key: string): unknown {
+  get(key: CacheKey): unknown {
     const k = this.#key(key);
     // The hot path is kept tiny so that V8 inlines all of it; the rest lives in #getFromMemory.
     if (this.#stillSeen(k)) return this.#hit(k.seenSlot, k.seenValue);
@@ -253,20 +256,20 @@ export class SharedCache {
   }
 
   /** Like get, without marking the entry as used and without counting a hit or miss. */
-  peek(key: string): unknown {
+  peek(key: CacheKey): unknown {
     const k = this.#key(key);
     if (this.#stillSeen(k)) return k.seenValue;
     return this.#readLive(k, false) ? this.#decodeFound(k) : undefined;
   }
 
   /** Whether `key` holds a live entry (no recency update). */
-  has(key: string): boolean {
+  has(key: CacheKey): boolean {
     const k = this.#key(key);
     return this.#stillSeen(k) || this.#readLive(k, false);
   }
 
   /** Remaining time to live of `key` in ms: Infinity if it never expires, undefined if there is no such entry. */
-  ttl(key: string): number | undefined {
+  ttl(key: CacheKey): number | undefined {
     if (!this.#readLive(this.#key(key), false)) return undefined;
     return this.#foundExpiry === Infinity ? Infinity : Math.max(0, this.#foundExpiry - this.#now());
   }
@@ -274,7 +277,7 @@ export class SharedCache {
   // ---- writes --------------------------------------------------------------------------------
 
   /** Stores `value` under `key`, evicting first if a bound requires it. */
-  set(key: string, value: unknown, options?: SetOptions): this {
+  set(key: CacheKey, value: unknown, options?: SetOptions): this {
     const k = this.#key(key);
     const encoded = this.#encode(k, value);
     const expiry = this.#expiryFrom(options);
@@ -286,7 +289,7 @@ export class SharedCache {
   }
 
   /** Stores `value` only if `key` holds no live entry. Exactly one of any number of racing callers, on any threads, gets true. */
-  setIfAbsent(key: string, value: unknown, options?: SetOptions): boolean {
+  setIfAbsent(key: CacheKey, value: unknown, options?: SetOptions): boolean {
     const k = this.#key(key);
     const encoded = this.#encode(k, value);
     const expiry = this.#expiryFrom(options);
@@ -303,7 +306,7 @@ export class SharedCache {
    * encoding: primitives by value, bytes by content, objects by their structured-clone bytes).
    * Keeps the entry's expiry unless `options.ttlMs` is given.
    */
-  compareAndSet(key: string, expected: unknown, next: unknown, options?: SetOptions): boolean {
+  compareAndSet(key: CacheKey, expected: unknown, next: unknown, options?: SetOptions): boolean {
     const k = this.#key(key);
     const want = this.#encode(k, expected);
     const encoded = this.#encode(k, next);
@@ -317,7 +320,7 @@ export class SharedCache {
   }
 
   /** Deletes `key` if its value currently equals `expected` (compared as in compareAndSet). */
-  compareAndDelete(key: string, expected: unknown): boolean {
+  compareAndDelete(key: CacheKey, expected: unknown): boolean {
     const k = this.#key(key);
     const want = this.#encode(k, expected);
     return this.#write(k, (slot) => {
@@ -333,7 +336,7 @@ export class SharedCache {
    * Number counters stay within ±2^53-1 (safe integers), bigint counters within int64; a result
    * outside that range, or a value that is not an integer, throws and changes nothing.
    */
-  increment(key: string, delta: number | bigint = 1): number | bigint {
+  increment(key: CacheKey, delta: number | bigint = 1): number | bigint {
     const k = this.#key(key);
     if (typeof delta === 'number' ? !Number.isSafeInteger(delta) : typeof delta !== 'bigint') {
       throw new InvalidArgumentError(`delta must be a safe integer or a bigint, got ${describeValue(delta)}`);
@@ -353,7 +356,7 @@ export class SharedCache {
   }
 
   /** Sets the time to live of `key` (Infinity removes its expiry). False if there is no such entry. */
-  expire(key: string, ttlMs: number): boolean {
+  expire(key: CacheKey, ttlMs: number): boolean {
     const k = this.#key(key);
     const ttl = checkTtl(ttlMs, 'ttlMs');
     return this.#write(k, (slot) => {
@@ -364,7 +367,7 @@ export class SharedCache {
   }
 
   /** Deletes `key`; true if it held a live entry. (A getOrCompute in flight for it is not cancelled: its result is stored when it ends.) */
-  delete(key: string): boolean {
+  delete(key: CacheKey): boolean {
     return this.#write(this.#key(key), (slot) => {
       if (slot < 0 || this.#isMarker(slot)) return false;
       this.#removeOwn(slot);
@@ -403,7 +406,7 @@ export class SharedCache {
    * `compute` rejects every waiting caller and is not cached. If the computing thread dies, its
    * lease (`leaseMs`) runs out and a waiter takes over. The value is stored with `ttlMs`.
    */
-  async getOrCompute<T>(key: string, compute: () => T | PromiseLike<T>, options?: ComputeOptions): Promise<T> {
+  async getOrCompute<T>(key: CacheKey, compute: () => T | PromiseLike<T>, options?: ComputeOptions): Promise<T> {
     const k = this.#key(key);
     checkFunction(compute, 'compute');
     const expiry = this.#expiryFrom(options);
@@ -494,7 +497,7 @@ export class SharedCache {
    * throws, never yields a key twice, never yields a torn value, whatever other threads do.
    * Entries written during the iteration may or may not appear.
    */
-  *entries(): IterableIterator<[string, unknown]> {
+  *entries(): IterableIterator<[CacheKey, unknown]> {
     const store = this.#store;
     for (let stripe = 0; stripe < store.shape.stripes; stripe++) {
       const copies: Array<[Uint8Array, EntryCopy]> = [];
@@ -511,16 +514,16 @@ export class SharedCache {
         lock.unlock();
       }
       const now = this.#now();
-      for (const [key, copy] of copies) if (copy.expiry > now && copy.tag !== Tag.PENDING) yield [fromUtf8(key), decodeValue(copy.tag, copy.value)];
+      for (const [key, copy] of copies) if (copy.expiry > now && copy.tag !== Tag.PENDING) yield [keyFromBytes(key), decodeValue(copy.tag, copy.value)];
     }
   }
 
   /** A snapshot of the live keys (see {@link entries}). */
-  *keys(): IterableIterator<string> {
+  *keys(): IterableIterator<CacheKey> {
     for (const [key] of this.entries()) yield key;
   }
 
-  [Symbol.iterator](): IterableIterator<[string, unknown]> {
+  [Symbol.iterator](): IterableIterator<[CacheKey, unknown]> {
     return this.entries();
   }
 
@@ -559,16 +562,18 @@ export class SharedCache {
   // ---- internals: keys, values, time ----------------------------------------------------------
 
   #key(key: unknown): KeyRef {
-    const prepared = this.#keys.get(key as string);
+    const prepared = this.#keys.get(key as CacheKey);
     if (prepared !== undefined) return prepared;
-    if (typeof key !== 'string') throw new InvalidArgumentError(`key must be a string, got ${describeValue(key)}`);
-    const bytes = utf8(key);
+    if (typeof key !== 'string' && (typeof key !== 'number' || Number.isNaN(key))) {
+      throw new InvalidArgumentError(`key must be a string or a number (not NaN), got ${describeValue(key)}`);
+    }
+    const bytes = keyBytes(key);
     const { maxKeyBytes, buckets, stripes, maxEntries } = this.#store.shape;
     if (bytes.length > maxKeyBytes) throw new InvalidArgumentError(`key is ${bytes.length} bytes (UTF-8); maxKeyBytes is ${maxKeyBytes}`);
     const hash = hashBytes(bytes);
     const bucket = hash & (buckets - 1);
     const stripe = bucket & (stripes - 1);
-    const ref: KeyRef = { text: key, bytes, words: keyWordsOf(bytes), hash, bucket, stripe, seqWord: this.#store.seqWord(stripe), seenSeq: NaN, seenSlot: -1, seenExpiry: 0, seenValue: undefined };
+    const ref: KeyRef = { key, bytes, words: keyWordsOf(bytes), hash, bucket, stripe, seqWord: this.#store.seqWord(stripe), seenSeq: NaN, seenSlot: -1, seenExpiry: 0, seenValue: undefined };
     if (this.#keys.size >= Math.min(KEY_CACHE_LIMIT, maxEntries)) this.#keys.clear();
     this.#keys.set(key, ref);
     return ref;
@@ -840,7 +845,7 @@ export class SharedCache {
       this.#endFlight(store.stripeOf(store.bucketOfSlot(slot)));
     } else if (this.#listeners.size > 0) {
       const copy = store.copyEntry(slot)!;
-      this.#evicted.push([fromUtf8(store.keyOf(slot)), decodeValue(copy.tag, copy.value), reason]);
+      this.#evicted.push([keyFromBytes(store.keyOf(slot)), decodeValue(copy.tag, copy.value), reason]);
     }
     store.unlinkFromBucket(slot);
     store.freeSlot(slot);
@@ -876,7 +881,7 @@ function writeHeader(buffer: SharedArrayBuffer, config: CacheConfig): void {
   new Float64Array(buffer, 0, 8)[HEADER.TTL_F64] = config.ttlMs;
 }
 
-function addInteger(key: string, current: unknown, delta: number | bigint): number | bigint {
+function addInteger(key: CacheKey, current: unknown, delta: number | bigint): number | bigint {
   if (typeof current === 'bigint') {
     const next = current + BigInt(delta);
     if (next < INT64_MIN || next > INT64_MAX) throw new IllegalStateError(`increment('${key}'): ${next} is outside int64`);

@@ -14,7 +14,9 @@ export interface RunningActor<R> {
 
 /** Starts one actor playing `role` with `data`; the result promise rejects if the worker throws or exits without answering. */
 export function startActor<R>(role: string, data: Record<string, unknown> = {}, script: keyof typeof ACTORS = 'primitives'): RunningActor<R> {
-  const worker = new Worker(ACTORS[script], { workerData: { role, ...data } });
+  // `env` in data becomes the worker's environment (on top of this process's).
+  const env = data.env === undefined ? process.env : { ...process.env, ...(data.env as Record<string, string>) };
+  const worker = new Worker(ACTORS[script], { workerData: { role, ...data }, env });
   const result = new Promise<R>((resolve, reject) => {
     let answered = false;
     worker.once('message', (value: R) => {

@@ -114,9 +114,9 @@ const roles: Record<string, () => unknown> = {
     while (!stopped() || snapshots < 3) {
       const keys = new Set<string>();
       for (const [key, value] of cache.entries()) {
-        if (keys.has(key)) duplicates++;
-        keys.add(key);
-        if (checkValue(key, value) === null) torn++;
+        if (keys.has(String(key))) duplicates++;
+        keys.add(String(key));
+        if (checkValue(String(key), value) === null) torn++;
         entries++;
       }
       snapshots++;
