@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HandleError, InvalidArgumentError, IllegalStateError, ManualClock, Mutex, SharedCache } from '../src/index.js';
+import { hashBytes, utf8 } from '../src/cache/codec.js';
 import { snapshot, startCacheActor } from './support/threads.js';
 
 const small = () => SharedCache.create({ maxEntries: 100, maxBytes: 100_000 });
@@ -121,6 +122,24 @@ describe('bounds and eviction (audits D and E)', () => {
     expect(keysOf(cache).sort()).toEqual(['a', 'c', 'd']);
     cache.set('e', 5); // a is no longer visited, but the hand has moved past it: c goes
     expect(keysOf(cache).sort()).toEqual(['a', 'd', 'e']);
+  });
+
+  it('a remembered hit after an eviction pass cleared the bit marks the entry again', () => {
+    // 2 entries make 2 stripes (stripe = hash & 1): `a` gets a stripe of its own, so no write to
+    // the others invalidates what this thread remembers of it, and its hits take the remembered path.
+    const stripeOf = (key: string) => hashBytes(utf8(key)) & 1;
+    const candidates = Array.from({ length: 64 }, (_, i) => `key${i}`);
+    const a = candidates.find((k) => stripeOf(k) === 0)!;
+    const [b, c, d] = candidates.filter((k) => stripeOf(k) === 1);
+    const cache = SharedCache.create({ maxEntries: 2, maxBytes: 1_000 });
+    cache.set(a, 1).set(b!, 2);
+    cache.get(a);
+    cache.get(a); // remembered by this thread from now on
+    cache.set(c!, 3); // the hand clears a's bit, evicts b and wraps round to a
+    expect(keysOf(cache).sort()).toEqual([a, c].sort());
+    cache.get(a); // a remembered hit: must set the bit again
+    cache.set(d!, 4); // the hand finds a visited again, so c goes
+    expect(keysOf(cache).sort()).toEqual([a, d].sort());
   });
 
   it("'lru' (CLOCK): a visited entry gets a second chance at the head of the queue", () => {

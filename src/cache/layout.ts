@@ -39,6 +39,12 @@ export const HEADER = {
   POLICY: 8,
   HIGH_WATER: 9,
   LOW_WATER: 10,
+  /**
+   * Bumped by the eviction hand before it clears visited bits. It lives in the header line, which
+   * nothing else writes after creation, so every reader keeps it cached: a thread that saw an
+   * entry's visited bit set under an unchanged epoch knows it is still set without reading it.
+   */
+  HAND_EPOCH: 11,
   /** float64 index (HEADER_TTL_F64): default TTL in ms, Infinity = none. */
   TTL_F64: 6, // Float64Array index 6 = bytes 48..55
 } as const;

@@ -102,6 +102,8 @@ interface KeyRef {
   seenSlot: number;
   seenExpiry: number;
   seenValue: unknown;
+  /** The hand epoch under which this thread last saw the entry's visited bit set (NaN: never). */
+  visitedEpoch: number;
 }
 
 /** Longest string value a thread remembers per key (longer ones are decoded on every read). */
@@ -109,10 +111,11 @@ const REMEMBER_STRING_LENGTH = 256;
 
 /**
  * Prepared keys a thread keeps: as many as the cache holds entries (a working set larger than
- * the cache misses anyway), at most 65,536. When full the map starts afresh: a clear is cheaper
- * than LRU bookkeeping on this path.
+ * the cache misses anyway), but at least 1,024 (small caches see more keys than they hold) and
+ * at most 65,536. When full the map starts afresh: a clear is cheaper than LRU bookkeeping here.
  */
-const KEY_CACHE_LIMIT = 65_536;
+const KEY_CACHE_MIN = 1_024;
+const KEY_CACHE_MAX = 65_536;
 /** Most entries one operation may pass over or evict (bounded work; the rest is done by later operations). */
 const WORK_LIMIT = 1_000;
 /** Entries a structural write checks for expiry (the incremental TTL sweep). */
@@ -237,7 +240,17 @@ export class SharedCache {
   get(key: CacheKey): unknown {
     const k = this.#key(key);
     // The hot path is kept tiny so that V8 inlines all of it; the rest lives in #getFromMemory.
-    if (this.#stillSeen(k)) return this.#hit(k.seenSlot, k.seenValue);
+    if (this.#stillSeen(k)) {
+      // The entry's visited bit was set when this thread last looked and no eviction pass has
+      // cleared bits since: skip reading the entry's record at all (a likely cache miss).
+      const epoch = this.#store.handEpoch();
+      if (k.visitedEpoch !== epoch) {
+        this.#store.markVisited(k.seenSlot);
+        k.visitedEpoch = epoch;
+      }
+      this.#store.stats.bump(Counter.hits);
+      return k.seenValue;
+    }
     return this.#getFromMemory(k);
   }
 
@@ -246,11 +259,10 @@ export class SharedCache {
       this.#store.stats.bump(Counter.misses);
       return undefined;
     }
-    return this.#hit(this.#foundSlot, this.#decodeFound(k));
-  }
-
-  #hit(slot: number, value: unknown): unknown {
-    this.#store.markVisited(slot);
+    const value = this.#decodeFound(k);
+    const epoch = this.#store.handEpoch();
+    this.#store.markVisited(this.#foundSlot);
+    k.visitedEpoch = epoch; // read before marking: a pass that starts meanwhile makes this thread look again
     this.#store.stats.bump(Counter.hits);
     return value;
   }
@@ -573,8 +585,8 @@ export class SharedCache {
     const hash = hashBytes(bytes);
     const bucket = hash & (buckets - 1);
     const stripe = bucket & (stripes - 1);
-    const ref: KeyRef = { key, bytes, words: keyWordsOf(bytes), hash, bucket, stripe, seqWord: this.#store.seqWord(stripe), seenSeq: NaN, seenSlot: -1, seenExpiry: 0, seenValue: undefined };
-    if (this.#keys.size >= Math.min(KEY_CACHE_LIMIT, maxEntries)) this.#keys.clear();
+    const ref: KeyRef = { key, bytes, words: keyWordsOf(bytes), hash, bucket, stripe, seqWord: this.#store.seqWord(stripe), seenSeq: NaN, seenSlot: -1, seenExpiry: 0, seenValue: undefined, visitedEpoch: NaN };
+    if (this.#keys.size >= Math.min(KEY_CACHE_MAX, Math.max(KEY_CACHE_MIN, maxEntries))) this.#keys.clear();
     this.#keys.set(key, ref);
     return ref;
   }

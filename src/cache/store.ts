@@ -283,6 +283,11 @@ export class Store {
     if ((this.i32[w]! & FLAG_VISITED) === 0) Atomics.or(this.i32, w, FLAG_VISITED);
   }
 
+  /** The hand epoch (layout.ts HEADER.HAND_EPOCH); a plain read: it only decides whether to look at a bit again. */
+  handEpoch(): number {
+    return this.i32[HEADER.HAND_EPOCH]!;
+  }
+
   // ---- stripe write sections ----------------------------------------------------------------
 
   /** Marks the stripe as being written (odd): lock-free readers will retry. Holder of the stripe mutex only. */
@@ -497,6 +502,7 @@ export class Store {
     const i32 = this.i32;
     const size = this.size;
     let link = i32[GLOBAL.HAND] || i32[GLOBAL.LIST_TAIL]!;
+    let cleared = false;
     for (let passed = 0; passed < size * 2 + 1 && link !== 0; passed++) {
       const slot = link - 1;
       const w = this.slotWord(slot);
@@ -507,6 +513,11 @@ export class Store {
         return slot;
       }
       if (visited) {
+        if (!cleared) {
+          // Before the first bit this pass clears: threads that remember "visited" must look again.
+          Atomics.add(i32, HEADER.HAND_EPOCH, 1);
+          cleared = true;
+        }
         Atomics.and(i32, w + SLOT.FLAGS, ~FLAG_VISITED);
         if (this.shape.lruPolicy && i32[GLOBAL.LIST_HEAD] !== link) {
           this.#unlinkFromQueue(slot);
