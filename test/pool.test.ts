@@ -1,0 +1,157 @@
+/** The coordinator (sabre/pool): real piscina pools whose workers share a cache and primitives. */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+// The pool starts compiled workers, so these tests load the compiled package too: one copy of
+// every class, so instanceof holds for errors thrown on either side. (Loaded by a computed URL so
+// that the compiler takes the types from src/ and never reads dist/.)
+const compiled = (path: string): Promise<unknown> => import(new URL(path, import.meta.url).href);
+const { InvalidArgumentError, TimeoutError } = (await compiled('../dist/src/index.js')) as typeof import('../src/index.js');
+const { createPool } = (await compiled('../dist/src/pool/index.js')) as typeof import('../src/pool/index.js');
+type SabrePool = import('../src/pool/index.js').SabrePool;
+
+const TASKS = new URL('../dist/test/workers/pool-task.js', import.meta.url);
+const pools: SabrePool[] = [];
+function pool(options: Partial<Parameters<typeof createPool>[0]> = {}): SabrePool {
+  const p = createPool({ filename: TASKS, threads: 2, signals: false, ...options });
+  pools.push(p);
+  return p;
+}
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.close({ deadlineMs: 1_000 })));
+});
+
+describe('a pool whose workers share one cache', () => {
+  it('writes made in one worker are read in the others, and on the main thread', async () => {
+    const p = pool({ cache: { maxEntries: 100, maxBytes: 10_000 }, primitives: { start: { kind: 'barrier', parties: 2 } } });
+    const results = await Promise.all([0, 1].map(() => p.run<{ threadId: number; keys: string[] }>({ op: 'writeThenReadAll' })));
+    const threadIds = results.map((r) => r.threadId).sort();
+    expect(new Set(threadIds).size).toBe(2);
+    const expected = threadIds.map((id) => `from:${id}`).sort();
+    for (const r of results) expect(r.keys).toEqual(expected);
+    for (const id of threadIds) expect(p.cache!.get(`from:${id}`)).toBe(id);
+    p.cache!.set('from:main', 0);
+    await expect(p.run({ op: 'get', key: 'from:main' })).resolves.toBe(0);
+  });
+
+  it('passes workerData through, and the main thread sees the same named primitives', async () => {
+    const p = pool({ workerData: { region: 'eu' }, primitives: { jobs: { kind: 'semaphore', permits: 3 }, lock: 'mutex' } });
+    await expect(p.run({ op: 'workerData' })).resolves.toEqual({ region: 'eu' });
+    expect(Object.keys(p.primitives).sort()).toEqual(['jobs', 'lock']);
+  });
+});
+
+describe('the control plane', () => {
+  it('broadcast reaches every worker, and call reaches one', async () => {
+    const p = pool({ threads: 3 });
+    const ids = await p.broadcast('ping');
+    expect(ids.sort()).toEqual(p.workerIds.sort());
+    expect(ids).toHaveLength(3);
+    await expect(p.call(ids[0]!, 'ping')).resolves.toBe(ids[0]);
+    const stats = await p.broadcast('stats');
+    expect(stats.every((s) => s.running === 0 && s.paused === false && s.heapUsedBytes > 0)).toBe(true);
+  });
+
+  it('pause holds new tasks back without losing them; resume lets them run', async () => {
+    const p = pool({ threads: 1 });
+    await p.broadcast('pause');
+    let done = false;
+    const task = p.run({ op: 'threadId' }).then((id) => {
+      done = true;
+      return id;
+    });
+    const [stats] = await p.broadcast('stats');
+    expect(stats!.paused).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(done).toBe(false);
+    await p.broadcast('resume');
+    await expect(task).resolves.toBe(stats!.threadId);
+  });
+});
+
+describe('timeouts, aborts and bad configuration', () => {
+  it('a task that runs past its timeout rejects with TimeoutError; the pool replaces the worker and goes on', async () => {
+    const p = pool({ threads: 1 });
+    await expect(p.run({ op: 'spin' }, { timeoutMs: 100 })).rejects.toBeInstanceOf(TimeoutError);
+    await expect(p.run({ op: 'threadId' })).resolves.toEqual(expect.any(Number));
+  });
+
+  it('an aborted task rejects with an AbortError', async () => {
+    const p = pool({ threads: 1 });
+    const controller = new AbortController();
+    const task = p.run({ op: 'sleep', ms: 10_000 }, { signal: controller.signal });
+    controller.abort();
+    await expect(task).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('bad configurations fail at construction with a typed error, before any thread starts', () => {
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ threads: 0 }, /threads must be an integer from 1/],
+      [{ threads: 1.5 }, /threads/],
+      [{ filename: '/nowhere/task.js' }, /no task module at \/nowhere\/task.js/],
+      [{ filename: 42 }, /filename must be a path or a file: URL/],
+      [{ taskTimeoutMs: 0 }, /taskTimeoutMs must be a number > 0/],
+      [{ signals: 'yes' }, /signals must be a boolean/],
+      [{ primitives: { lock: 'spinlock' } }, /primitives.lock: kind must be/],
+      [{ primitives: { gate: { kind: 'barrier', parties: 0 } } }, /primitives.gate: parties must be/],
+      [{ cache: { maxEntries: -1, maxBytes: 10 } }, /maxEntries/],
+    ];
+    for (const [options, message] of bad) {
+      expect(() => createPool({ filename: TASKS, signals: false, ...options } as never)).toThrow(InvalidArgumentError);
+      expect(() => createPool({ filename: TASKS, signals: false, ...options } as never)).toThrow(message);
+    }
+    expect(() => createPool(undefined as never)).toThrow(InvalidArgumentError);
+  });
+
+  it('a control call that gets no answer rejects with TimeoutError instead of waiting forever', async () => {
+    const p = pool({ threads: 1, primitives: { spinning: { kind: 'latch', count: 1 } } });
+    await p.broadcast('ping');
+    await expect(p.call(-5, 'ping')).rejects.toThrow(/no worker with threadId -5/);
+    const controller = new AbortController();
+    const spinning = p.run({ op: 'spin' }, { signal: controller.signal }).catch((error: Error) => error.name);
+    await (p.primitives.spinning as import('../src/index.js').Latch).waitAsync();
+    // The worker's event loop is now stuck in the task, so nothing can answer the control plane.
+    await expect(p.broadcast('ping', { timeoutMs: 200 })).rejects.toBeInstanceOf(TimeoutError);
+    controller.abort();
+    await expect(spinning).resolves.toBe('AbortError');
+  });
+
+  it('a closed pool takes no more tasks, and close() leaves no worker', async () => {
+    const p = pool({ threads: 2 });
+    await p.broadcast('ping');
+    await p.close();
+    expect(p.threads).toBe(0);
+    await expect(p.run({ op: 'threadId' })).rejects.toThrow(/closing/);
+  });
+});
+
+describe('shutdown on signals', () => {
+  const fixture = fileURLToPath(new URL('./fixtures/pool-signals.mjs', import.meta.url));
+
+  async function started(mode: 'idle' | 'busy') {
+    const child = spawn(process.execPath, [fixture, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const [line] = (await once(child.stdout, 'data')) as [Buffer];
+    expect(line.toString().trim()).toBe('ready');
+    return { child, stderr: () => stderr, exited: once(child, 'exit') as Promise<[number | null, string | null]> };
+  }
+
+  it('SIGTERM closes the pool and the process exits with code 0', async () => {
+    const { child, exited, stderr } = await started('idle');
+    child.kill('SIGTERM');
+    const [code, signal] = await exited;
+    expect(stderr()).toBe('');
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+  });
+
+  it('a second signal forces the exit while a task is still running', async () => {
+    const { child, exited } = await started('busy');
+    child.kill('SIGINT'); // starts closing: the running task may take up to the deadline
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGINT');
+    const [code] = await exited;
+    expect(code).toBe(130);
+  });
+});
