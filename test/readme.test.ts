@@ -3,7 +3,7 @@
  * exist in package.json.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -32,6 +32,22 @@ describe('README', () => {
     const run = spawnSync(process.execPath, [fileURLToPath(exampleFile)], { encoding: 'utf8', timeout: 60_000 });
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe("{ name: 'user 1 of worker 0' } 2000 2001");
+  });
+
+  it('the pool example (two files) runs as printed and prints what it says', () => {
+    const task = /\/\/ task\.mjs\n([\s\S]*?)```/.exec(readme)?.[1];
+    const main = /\/\/ main\.mjs[^\n]*\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(task).toBeDefined();
+    expect(main).toBeDefined();
+    const dir = new URL('./fixtures/.readme-pool/', import.meta.url);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(new URL('task.mjs', dir), task!);
+    writeFileSync(new URL('main.mjs', dir), main!);
+    const run = spawnSync(process.execPath, [fileURLToPath(new URL('main.mjs', dir))], { encoding: 'utf8', timeout: 60_000 });
+    rmSync(dir, { recursive: true, force: true });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('100');
+    expect(run.status).toBe(0);
   });
 
   it('gives the test command, and package.json has the scripts and bin it mentions', () => {
