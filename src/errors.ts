@@ -67,3 +67,10 @@ export class BarrierBrokenError extends SabreError {
     super('ERR_SABRE_BARRIER_BROKEN', message);
   }
 }
+
+/** A pool or cache refused new work because the memory guard is at its limit. */
+export class MemoryLimitError extends SabreError {
+  constructor(message: string) {
+    super('ERR_SABRE_MEMORY_LIMIT', message);
+  }
+}

@@ -36,4 +36,5 @@ export {
   MainThreadBlockingError,
   TimeoutError,
   BarrierBrokenError,
+  MemoryLimitError,
 } from './errors.js';

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 // every class, so instanceof holds for errors thrown on either side. (Loaded by a computed URL so
 // that the compiler takes the types from src/ and never reads dist/.)
 const compiled = (path: string): Promise<unknown> => import(new URL(path, import.meta.url).href);
-const { InvalidArgumentError, TimeoutError } = (await compiled('../dist/src/index.js')) as typeof import('../src/index.js');
+const { InvalidArgumentError, MemoryLimitError, TimeoutError } = (await compiled('../dist/src/index.js')) as typeof import('../src/index.js');
 const { createPool } = (await compiled('../dist/src/pool/index.js')) as typeof import('../src/pool/index.js');
 type SabrePool = import('../src/pool/index.js').SabrePool;
 
@@ -123,6 +123,79 @@ describe('timeouts, aborts and bad configuration', () => {
     await p.close();
     expect(p.threads).toBe(0);
     await expect(p.run({ op: 'threadId' })).rejects.toThrow(/closing/);
+  });
+});
+
+describe('the memory guard', () => {
+  const MiB = 1024 * 1024;
+
+  it('warns at the warning ratio, refuses new work at the limit, and resumes when memory falls; events on transitions only', async () => {
+    const baseline = process.memoryUsage().rss;
+    // Limit 300 MiB above the current footprint, warning 75 MiB above it.
+    const guarded = pool({
+      threads: 2,
+      cache: { maxEntries: 100, maxBytes: 10_000 },
+      primitives: { firstHeld: { kind: 'latch', count: 1 }, secondHeld: { kind: 'latch', count: 1 } },
+      memory: { limitMb: (baseline + 300 * MiB) / MiB, warnRatio: (baseline + 75 * MiB) / (baseline + 300 * MiB), intervalMs: 10_000 },
+    });
+    await guarded.broadcast('ping');
+    const events: Array<{ state: string; previous: string }> = [];
+    guarded.on('memory', ({ state, previous }) => events.push({ state, previous }));
+    guarded.cache!.set('existing', 1);
+    type Latch = import('../src/index.js').Latch;
+
+    const first = new AbortController();
+    const holdingFirst = guarded.run({ op: 'hold', mb: 150, latch: 'firstHeld' }, { signal: first.signal }).catch((e: Error) => e.name);
+    await (guarded.primitives.firstHeld as Latch).waitAsync();
+    guarded.checkMemory();
+    guarded.checkMemory(); // same level: no second event
+    expect(events).toEqual([{ state: 'warning', previous: 'normal' }]);
+    await expect(guarded.run({ op: 'threadId' })).resolves.toEqual(expect.any(Number)); // a warning refuses nothing
+
+    const second = new AbortController();
+    const holdingSecond = guarded.run({ op: 'hold', mb: 300, latch: 'secondHeld' }, { signal: second.signal }).catch((e: Error) => e.name);
+    await (guarded.primitives.secondHeld as Latch).waitAsync();
+    guarded.checkMemory();
+    expect(guarded.memoryState).toBe('limit');
+    expect(events.at(-1)).toEqual({ state: 'limit', previous: 'warning' });
+    await expect(guarded.run({ op: 'threadId' })).rejects.toBeInstanceOf(MemoryLimitError);
+    expect(() => guarded.cache!.set('new key', 1)).toThrow(MemoryLimitError);
+    guarded.cache!.set('existing', 2); // updates go on
+    expect(guarded.cache!.stats().admissionsRefused).toBe(1);
+
+    second.abort(); // its worker is terminated: 300 MiB go back to the system
+    await expect(holdingSecond).resolves.toBe('AbortError');
+    await expect.poll(() => (guarded.checkMemory(), guarded.memoryState), { timeout: 30_000, interval: 50 }).not.toBe('limit');
+    guarded.cache!.set('new key', 1); // admissions are open again
+    await expect(guarded.run({ op: 'threadId' })).resolves.toEqual(expect.any(Number));
+
+    first.abort();
+    await expect(holdingFirst).resolves.toBe('AbortError');
+    await expect.poll(() => (guarded.checkMemory(), guarded.memoryState), { timeout: 30_000, interval: 50 }).toBe('normal');
+    expect(events.map((e) => e.state)).toEqual(['warning', 'limit', 'warning', 'normal']);
+  });
+
+  it("'evict' sheds cache entries while at the limit, counted as memory evictions, and refuses nothing", async () => {
+    const p = pool({ threads: 1, cache: { maxEntries: 1_000, maxBytes: 100_000 }, memory: { limitMb: 1, onLimit: 'evict', intervalMs: 10_000 } });
+    for (let i = 0; i < 1_000; i++) p.cache!.set(`k${i}`, i);
+    p.checkMemory(); // any process is above 1 MiB
+    expect(p.memoryState).toBe('limit');
+    p.checkMemory();
+    expect(p.cache!.size).toBeLessThan(1_000);
+    expect(p.cache!.stats().evictions.memory).toBe(1_000 - p.cache!.size);
+    p.cache!.set('new key', 1);
+    await expect(p.run({ op: 'threadId' })).resolves.toEqual(expect.any(Number));
+  });
+
+  it('bad memory options fail at construction', () => {
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ limitMb: 0 }, /limitMb must be a number > 0/],
+      [{ limitMb: NaN }, /limitMb/],
+      [{ limitMb: 100, warnRatio: 1 }, /warnRatio must be a number between 0 and 1/],
+      [{ limitMb: 100, onLimit: 'panic' }, /onLimit must be 'reject' or 'evict'/],
+      [{ limitMb: 100, intervalMs: -1 }, /intervalMs/],
+    ];
+    for (const [memory, message] of bad) expect(() => createPool({ filename: TASKS, signals: false, memory } as never)).toThrow(message);
   });
 });
 

@@ -45,6 +45,8 @@ export const HEADER = {
    * entry's visited bit set under an unchanged epoch knows it is still set without reading it.
    */
   HAND_EPOCH: 11,
+  /** 1 while a memory guard has closed the cache to new keys (updates of existing keys go on). */
+  ADMISSION_CLOSED: 14,
   /** float64 index (HEADER_TTL_F64): default TTL in ms, Infinity = none. */
   TTL_F64: 6, // Float64Array index 6 = bytes 48..55
 } as const;

@@ -15,7 +15,7 @@
  *   only tryLock), so eviction never deadlocks; a busy victim is skipped for the next candidate.
  * - User code (onEvict listeners, getOrCompute's compute) never runs under a sabre lock.
  */
-import { IllegalStateError, InvalidArgumentError } from '../errors.js';
+import { IllegalStateError, InvalidArgumentError, MemoryLimitError } from '../errors.js';
 import { lockOnAnyThread } from '../shared/mutex.js';
 import { attachRegion, defineSpec, headerOf } from '../shared/region.js';
 import { SELF_TAG } from '../shared/thread.js';
@@ -41,7 +41,14 @@ export interface SharedCacheHandle {
 }
 
 /** Why an entry left the cache without being deleted. */
-export type EvictionReason = 'capacity' | 'bytes' | 'burst' | 'ttl';
+export type EvictionReason = 'capacity' | 'bytes' | 'burst' | 'ttl' | 'memory';
+
+/**
+ * Package-internal controls for the memory guard (src/pool/memory-guard.ts): close or open the
+ * cache to new keys, and shed entries. Not exported from the package.
+ */
+export const setAdmission: unique symbol = Symbol('sabre.cache.setAdmission');
+export const shedEntries: unique symbol = Symbol('sabre.cache.shedEntries');
 
 /** Called in the registering thread for each entry that thread's operations evicted. */
 export type EvictionListener = (key: CacheKey, value: unknown, reason: EvictionReason) => void;
@@ -70,7 +77,9 @@ export interface CacheStats {
   readonly misses: number;
   readonly sets: number;
   readonly deletes: number;
-  readonly evictions: { readonly capacity: number; readonly bytes: number; readonly burst: number; readonly ttl: number };
+  readonly evictions: { readonly capacity: number; readonly bytes: number; readonly burst: number; readonly ttl: number; readonly memory: number };
+  /** New keys refused while a memory guard had the cache closed. */
+  readonly admissionsRefused: number;
   /** Reads that found an entry past its expiry (lazy expiry). */
   readonly expirations: number;
   /** getOrCompute calls that waited for another caller's computation. */
@@ -141,6 +150,7 @@ const REASON_COUNTER: Record<EvictionReason, number> = {
   bytes: Counter.evictedBytes,
   burst: Counter.evictedBurst,
   ttl: Counter.evictedTtl,
+  memory: Counter.evictedMemory,
 };
 
 const INT64_MIN = -(2n ** 63n);
@@ -552,7 +562,9 @@ export class SharedCache {
         bytes: c.read(Counter.evictedBytes),
         burst: c.read(Counter.evictedBurst),
         ttl: c.read(Counter.evictedTtl),
+        memory: c.read(Counter.evictedMemory),
       },
+      admissionsRefused: c.read(Counter.admissionsRefused),
       expirations: c.read(Counter.expirations),
       singleFlightWaits: c.read(Counter.singleFlightWaits),
       lockContention: c.read(Counter.lockContention),
@@ -569,6 +581,21 @@ export class SharedCache {
     if (typeof listener !== 'function') throw new InvalidArgumentError(`listener must be a function, got ${describeValue(listener)}`);
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** See {@link setAdmission}. */
+  [setAdmission](open: boolean): void {
+    Atomics.store(this.#store.i32, HEADER.ADMISSION_CLOSED, open ? 0 : 1);
+  }
+
+  /** See {@link setAdmission}: evicts up to `count` entries by the policy (bounded: at most 1,000). Returns how many. */
+  [shedEntries](count: number): number {
+    let evicted = 0;
+    this.#withStructure(() => {
+      while (evicted < Math.min(count, WORK_LIMIT) && this.#evictOne(-1, -1, 'memory')) evicted++;
+    });
+    this.#notifyEvictions();
+    return evicted;
   }
 
   // ---- internals: keys, values, time ----------------------------------------------------------
@@ -761,6 +788,10 @@ export class SharedCache {
   /** Stores the encoded value for `k` in `slot` (or a new slot if -1). Stripe write section open. */
   #put(k: KeyRef, slot: number, encoded: Encoded, expiry: number): void {
     const store = this.#store;
+    if (slot < 0 && Atomics.load(store.i32, HEADER.ADMISSION_CLOSED) !== 0) {
+      store.stats.bump(Counter.admissionsRefused);
+      throw new MemoryLimitError('SharedCache: the memory guard is at its limit and refuses new keys (existing keys can still be updated)');
+    }
     if (slot >= 0 && this.#isMarker(slot) && encoded.tag !== Tag.PENDING) this.#endFlight(k.stripe);
     if (slot >= 0 && store.fitsInPlace(slot, k.bytes.length, encoded.bytes.length)) {
       store.overwrite(slot, k.bytes.length, encoded.tag, encoded.bytes, expiry);

@@ -23,6 +23,8 @@ export const Counter = {
   expirations: 8,
   singleFlightWaits: 9,
   lockContention: 10,
+  evictedMemory: 11,
+  admissionsRefused: 12,
 } as const;
 
 export const STAT_BLOCK_BYTES = 128;

@@ -25,6 +25,20 @@ export interface PoolOptions {
   signals?: boolean;
   /** Data every worker receives (`workerData` from 'sabre/worker'); structured-clonable. */
   workerData?: unknown;
+  /** The memory guard: watch the process's resident memory against a limit. Default: off. */
+  memory?: MemoryOptions;
+}
+
+/** Options of the pool's memory guard. */
+export interface MemoryOptions {
+  /** The limit, in MiB of resident memory for the whole process (> 0). */
+  limitMb: number;
+  /** A 'warning' event at this fraction of the limit (0 < warnRatio < 1). Default 0.8. */
+  warnRatio?: number;
+  /** At the limit: 'reject' refuses new tasks and new cache keys (MemoryLimitError); 'evict' sheds cache entries. Default 'reject'. */
+  onLimit?: 'reject' | 'evict';
+  /** How often to sample, in ms (default 250). */
+  intervalMs?: number;
 }
 
 /** The validated options. */
@@ -36,6 +50,25 @@ export interface PoolConfig {
   readonly taskTimeoutMs: number | undefined;
   readonly signals: boolean;
   readonly workerData: unknown;
+  readonly memory: { limitBytes: number; warnRatio: number; onLimit: 'reject' | 'evict'; intervalMs: number } | undefined;
+}
+
+function checkMemory(memory: unknown): PoolConfig['memory'] {
+  if (memory === undefined) return undefined;
+  if (typeof memory !== 'object' || memory === null) throw new InvalidArgumentError(`memory must be an object, got ${describeValue(memory)}`);
+  const m = memory as MemoryOptions;
+  if (typeof m.limitMb !== 'number' || !(m.limitMb > 0) || !Number.isFinite(m.limitMb)) {
+    throw new InvalidArgumentError(`memory.limitMb must be a number > 0, got ${describeValue(m.limitMb)}`);
+  }
+  const warnRatio = m.warnRatio ?? 0.8;
+  if (typeof warnRatio !== 'number' || !(warnRatio > 0 && warnRatio < 1)) {
+    throw new InvalidArgumentError(`memory.warnRatio must be a number between 0 and 1, got ${describeValue(m.warnRatio)}`);
+  }
+  const onLimit = m.onLimit ?? 'reject';
+  if (onLimit !== 'reject' && onLimit !== 'evict') throw new InvalidArgumentError(`memory.onLimit must be 'reject' or 'evict', got ${describeValue(m.onLimit)}`);
+  const intervalMs = m.intervalMs ?? 250;
+  if (typeof intervalMs !== 'number' || !(intervalMs > 0)) throw new InvalidArgumentError(`memory.intervalMs must be a number > 0, got ${describeValue(m.intervalMs)}`);
+  return { limitBytes: m.limitMb * 1024 * 1024, warnRatio, onLimit, intervalMs };
 }
 
 function checkFilename(filename: unknown): string {
@@ -68,5 +101,6 @@ export function checkPoolOptions(options: unknown, cores: number): PoolConfig {
     taskTimeoutMs,
     signals: o.signals ?? true,
     workerData: o.workerData,
+    memory: checkMemory(o.memory),
   };
 }

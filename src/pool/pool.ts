@@ -7,14 +7,16 @@
  * getOrCompute waiters, timers).
  */
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Piscina } from 'piscina';
-import { SharedCache } from '../cache/shared-cache.js';
-import { IllegalStateError, InvalidArgumentError, TimeoutError } from '../errors.js';
+import { SharedCache, setAdmission, shedEntries } from '../cache/shared-cache.js';
+import { IllegalStateError, InvalidArgumentError, MemoryLimitError, TimeoutError } from '../errors.js';
 import { describeValue } from '../shared/validate.js';
 import { type WorkerControl, type WorkerSetup, controlChannelName, helloChannelName } from './control.js';
+import { type MemoryEvent, MemoryGuard, type MemorySample } from './memory-guard.js';
 import { type AnyPrimitive, createPrimitive } from './named.js';
 import { type PoolOptions, checkPoolOptions } from './options.js';
 import { closeOnSignals, forgetOnSignals } from './shutdown.js';
@@ -34,8 +36,12 @@ type Remote = Comlink.Remote<WorkerControl>;
 /** What a control method answers. */
 export type ControlResult<K extends keyof WorkerControl> = Awaited<ReturnType<WorkerControl[K]>>;
 
-/** A pool of worker threads sharing one cache and a set of named primitives. */
-export class SabrePool {
+/**
+ * A pool of worker threads sharing one cache and a set of named primitives.
+ *
+ * Events: `'memory'` ({@link MemoryEvent}) on every memory-guard state transition.
+ */
+export class SabrePool extends EventEmitter {
   readonly #piscina: Piscina;
   readonly #id = randomUUID();
   readonly #taskTimeoutMs: number | undefined;
@@ -45,6 +51,8 @@ export class SabrePool {
   #readyWaiters: Array<() => void> = [];
   #closing: Promise<void> | undefined;
   #signals: boolean;
+  readonly #guard: MemoryGuard | undefined;
+  readonly #rejectAtLimit: boolean;
 
   /** The cache every worker sees (this is the main thread's view of it), if the pool has one. */
   readonly cache: SharedCache | undefined;
@@ -53,6 +61,7 @@ export class SabrePool {
 
   /** @internal use {@link createPool}. */
   constructor(options: PoolOptions) {
+    super();
     const config = checkPoolOptions(options, availableParallelism());
     this.cache = config.cache ? SharedCache.create(config.cache) : undefined;
     this.primitives = Object.freeze(Object.fromEntries(Object.entries(config.primitives).map(([name, spec]) => [name, createPrimitive(name, spec)])));
@@ -77,6 +86,36 @@ export class SabrePool {
     this.#piscina.on('workerDestroy', (worker: { id?: number; threadId?: number }) => this.#forget(worker.threadId ?? worker.id ?? -1));
     this.#signals = config.signals;
     if (this.#signals) closeOnSignals(this);
+    this.#rejectAtLimit = config.memory?.onLimit !== 'evict';
+    this.#guard = config.memory
+      ? new MemoryGuard(config.memory, () => this.#memorySample(), (event) => this.#onMemory(event), () => this.#atLimit())
+      : undefined;
+  }
+
+  /** The memory guard's state ('normal' without a guard). */
+  get memoryState(): 'normal' | 'warning' | 'limit' {
+    return this.#guard?.state ?? 'normal';
+  }
+
+  /** Samples memory now (and reports a transition, if any), rather than at the next interval. */
+  checkMemory(): MemorySample {
+    return this.#guard ? this.#guard.check() : this.#memorySample();
+  }
+
+  #memorySample(): MemorySample {
+    const usage = process.memoryUsage();
+    return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, cacheBytes: this.cache?.bytes ?? 0 };
+  }
+
+  #onMemory(event: MemoryEvent): void {
+    // At the limit in 'reject' mode, the cache refuses new keys in every thread; it opens again below.
+    if (this.#rejectAtLimit) this.cache?.[setAdmission](event.state !== 'limit');
+    this.emit('memory', event);
+  }
+
+  #atLimit(): void {
+    // 'evict': shed a tenth of the cache per sample while at the limit.
+    if (!this.#rejectAtLimit && this.cache) this.cache[shedEntries](Math.max(1, Math.ceil(this.cache.size / 10)));
   }
 
   /** Worker threads the pool runs. */
@@ -92,6 +131,9 @@ export class SabrePool {
   /** Runs `task` on a worker: the task module's function receives it and its result comes back. */
   run<R = unknown>(task: unknown, options: RunOptions = {}): Promise<R> {
     if (this.#closing) return Promise.reject(new IllegalStateError('SabrePool.run(): the pool is closing'));
+    if (this.#rejectAtLimit && this.#guard?.state === 'limit') {
+      return Promise.reject(new MemoryLimitError('SabrePool.run(): the memory guard is at its limit and refuses new tasks until memory falls'));
+    }
     if (typeof options !== 'object' || options === null) return Promise.reject(new InvalidArgumentError(`options must be an object, got ${describeValue(options)}`));
     const timeoutMs = options.timeoutMs ?? this.#taskTimeoutMs;
     if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) {
@@ -156,6 +198,7 @@ export class SabrePool {
     }
     this.#controls.clear();
     this.#hello.close();
+    this.#guard?.stop();
     if (this.#signals) forgetOnSignals(this);
   }
 

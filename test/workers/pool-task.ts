@@ -5,10 +5,14 @@ import type { Barrier, Latch } from '../../src/index.js';
 import { cache, primitives, workerData } from '../../src/pool/worker.js';
 
 interface Job {
-  op: 'writeThenReadAll' | 'get' | 'sleep' | 'spin' | 'threadId' | 'workerData';
+  op: 'writeThenReadAll' | 'get' | 'sleep' | 'spin' | 'threadId' | 'workerData' | 'hold';
   ms?: number;
   key?: string;
+  mb?: number;
+  latch?: string;
 }
+
+const held: Buffer[] = [];
 
 export default async function task(job: Job): Promise<unknown> {
   switch (job.op) {
@@ -30,5 +34,12 @@ export default async function task(job: Job): Promise<unknown> {
       return threadId;
     case 'workerData':
       return workerData;
+    case 'hold': {
+      // Make `mb` MiB resident (filled, so every page is touched), say so, and keep it until this
+      // worker is terminated (the test aborts the task to free the memory at once).
+      held.push(Buffer.alloc(job.mb! * 1024 * 1024, 1));
+      (primitives[job.latch!] as Latch).countDown();
+      for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_000);
+    }
   }
 }
