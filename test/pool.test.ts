@@ -126,6 +126,29 @@ describe('timeouts, aborts and bad configuration', () => {
   });
 });
 
+describe('a worker that dies holding a lock', () => {
+  it.each(['mutex', 'rwlock'] as const)('a %s held by a terminated worker is released, the others go on, and the death is counted', async (kind) => {
+    const p = pool({ threads: 2, primitives: { lock: kind, held: { kind: 'latch', count: 1 } } });
+    type Lock = import('../src/index.js').Mutex & import('../src/index.js').RwLock;
+    const lock = p.primitives.lock as Lock;
+    const controller = new AbortController();
+    const dying = p.run({ op: 'lockAndHang', key: 'lock', latch: 'held' }, { signal: controller.signal }).catch((e: Error) => e.name);
+    await (p.primitives.held as import('../src/index.js').Latch).waitAsync();
+    const holder = lock.holder()!;
+    expect(p.workerIds).toContain(holder.threadId);
+    const recovered = new Promise((resolve) => p.once('recovered', resolve));
+    controller.abort(); // the worker is terminated inside its critical section
+    await expect(dying).resolves.toBe('AbortError');
+    await expect(recovered).resolves.toEqual({ threadId: holder.threadId, name: 'lock', kind });
+    const acquired = kind === 'mutex' ? await lock.lockAsync({ timeoutMs: 10_000 }) : await lock.writeLockAsync({ timeoutMs: 10_000 });
+    expect(acquired).toBe(true);
+    expect(lock.holderDeaths).toBe(1);
+    if (kind === 'mutex') lock.unlock();
+    else lock.writeUnlock();
+    await expect(p.run({ op: 'threadId' })).resolves.toEqual(expect.any(Number)); // the pool goes on
+  });
+});
+
 describe('the memory guard', () => {
   const MiB = 1024 * 1024;
 

@@ -16,6 +16,9 @@ import { SharedCache, setAdmission, shedEntries } from '../cache/shared-cache.js
 import { IllegalStateError, InvalidArgumentError, MemoryLimitError, TimeoutError } from '../errors.js';
 import { describeValue } from '../shared/validate.js';
 import { type WorkerControl, type WorkerSetup, controlChannelName, helloChannelName } from './control.js';
+import { releaseForDeadHolder } from '../shared/holder.js';
+import { Mutex } from '../shared/mutex.js';
+import { RwLock } from '../shared/rwlock.js';
 import { type MemoryEvent, MemoryGuard, type MemorySample } from './memory-guard.js';
 import { type AnyPrimitive, createPrimitive } from './named.js';
 import { type PoolOptions, checkPoolOptions } from './options.js';
@@ -33,13 +36,23 @@ export interface RunOptions {
 
 type Remote = Comlink.Remote<WorkerControl>;
 
+/** Emitted as `'recovered'` when a named lock held by a dead worker was released. */
+export interface RecoveryEvent {
+  /** The dead worker's threadId. */
+  readonly threadId: number;
+  /** The named primitive's name. */
+  readonly name: string;
+  readonly kind: 'mutex' | 'rwlock';
+}
+
 /** What a control method answers. */
 export type ControlResult<K extends keyof WorkerControl> = Awaited<ReturnType<WorkerControl[K]>>;
 
 /**
  * A pool of worker threads sharing one cache and a set of named primitives.
  *
- * Events: `'memory'` ({@link MemoryEvent}) on every memory-guard state transition.
+ * Events: `'memory'` ({@link MemoryEvent}) on every memory-guard state transition;
+ * `'recovered'` ({@link RecoveryEvent}) when a lock held by a worker that died was released.
  */
 export class SabrePool extends EventEmitter {
   readonly #piscina: Piscina;
@@ -209,7 +222,17 @@ export class SabrePool extends EventEmitter {
     for (const wake of waiters) wake();
   }
 
+  /**
+   * A worker is gone (finished, crashed or terminated): release every named lock it held. The
+   * lock word names its holder, so this is exact; it runs as soon as piscina reports the exit.
+   */
   #forget(threadId: number): void {
+    for (const [name, primitive] of Object.entries(this.primitives)) {
+      if ((primitive instanceof Mutex || primitive instanceof RwLock) && primitive[releaseForDeadHolder](threadId)) {
+        const event: RecoveryEvent = { threadId, name, kind: primitive instanceof Mutex ? 'mutex' : 'rwlock' };
+        this.emit('recovered', event);
+      }
+    }
     this.#ready.delete(threadId);
     const control = this.#controls.get(threadId);
     if (control) {

@@ -27,3 +27,9 @@ export interface Holder {
   readonly threadId: number;
   readonly epoch: number;
 }
+
+/**
+ * Package-internal: release a lock whose holder thread has died (the coordinator calls it when a
+ * worker exits). Not exported from the package: releasing a live thread's lock would break it.
+ */
+export const releaseForDeadHolder: unique symbol = Symbol('sabre.releaseForDeadHolder');

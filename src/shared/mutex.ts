@@ -9,7 +9,7 @@
  *                       bit  28     reserved: HOLDER_DIED, for dead-holder recovery (coordinator)
  *                       bit  30     WAITERS: someone may be parked, unlock must notify
  *   word 2  epoch       acquisitions so far (wraps at 2^32); a fencing token for the current hold
- *   word 3  reserved    for recovery bookkeeping (coordinator)
+ *   word 3  deaths      holds released because their holder thread died (see releaseForDeadHolder)
  *
  * Why the holder lives in the state word: taking the lock and recording who took it are one CAS,
  * so there is no instant at which the lock is held by nobody-knows-whom. A coordinator that sees a
@@ -32,10 +32,11 @@ import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, define
 import { OWNER_MASK, SELF_TAG, assertMayBlock, threadIdOfTag } from './thread.js';
 import { type AsyncWaitOptions, checkAsyncOptions, deadlineAfter } from './validate.js';
 import { type ParkSteps, SPIN_LIMIT, isGiveUp, parkAsync, parkBlocking } from './wait.js';
-import { type Holder, stampEpoch } from './holder.js';
+import { type Holder, releaseForDeadHolder, stampEpoch } from './holder.js';
 
 const STATE = 1;
 const EPOCH = 2;
+const DEATHS = 3;
 const WAITERS = 1 << 30;
 
 const SPEC = defineSpec({ kind: 'sabre/mutex', id: 1, layout: 1, words: 4 });
@@ -175,6 +176,32 @@ export class Mutex extends SharedPrimitive<'sabre/mutex'> {
     const state = Atomics.load(this.words, STATE);
     if (state === 0) return null;
     return { threadId: threadIdOfTag(state & OWNER_MASK), epoch: this.words[EPOCH]! >>> 0 };
+  }
+
+  /**
+   * How many times a holder died holding this mutex and the coordinator released it. A thread
+   * that takes the lock can compare it with the count it saw before, to learn that whatever the
+   * lock guards may have been left half-changed and must be checked.
+   */
+  get holderDeaths(): number {
+    return Atomics.load(this.words, DEATHS);
+  }
+
+  /** See {@link releaseForDeadHolder}: releases the lock if `threadId` holds it; true if it did. */
+  [releaseForDeadHolder](threadId: number): boolean {
+    const view = this.words;
+    for (;;) {
+      const state = Atomics.load(view, STATE);
+      if ((state & OWNER_MASK) !== threadId + 1) return false;
+      // Count the death first: whoever takes the lock next must be able to see it.
+      Atomics.add(view, DEATHS, 1);
+      if (Atomics.compareExchange(view, STATE, state, 0) !== state) {
+        Atomics.sub(view, DEATHS, 1);
+        continue; // a waiter set WAITERS meanwhile: try again
+      }
+      if ((state & WAITERS) !== 0) Atomics.notify(view, STATE, 1);
+      return true;
+    }
   }
 
   #stampEpoch(): void {

@@ -11,7 +11,7 @@
  *                        bit  30     WRITERS_WAITING: writers are parked on `writerWake`
  *   word 2  writerWake   a sequence number writers park on; bumped before each writer wake-up
  *   word 3  epoch        write acquisitions so far (fencing token of the current write hold)
- *   word 4  reserved     recovery bookkeeping (coordinator)
+ *   word 4  deaths       write holds released because their holder thread died
  *   word 5  reserved
  *
  * The design follows the futex rwlock of Rust's standard library: one state word; readers park on
@@ -34,12 +34,13 @@ import { SharedPrimitive } from './primitive.js';
 import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, publishHeader } from './region.js';
 import { OWNER_MASK, SELF_TAG, assertMayBlock, threadIdOfTag } from './thread.js';
 import { type AsyncWaitOptions, checkAsyncOptions, deadlineAfter } from './validate.js';
-import { type Holder, stampEpoch } from './holder.js';
+import { type Holder, releaseForDeadHolder, stampEpoch } from './holder.js';
 import { type ParkSteps, SPIN_LIMIT, isGiveUp, parkAsync, parkBlocking } from './wait.js';
 
 const STATE = 1;
 const WRITER_WAKE = 2;
 const EPOCH = 3;
+const DEATHS = 4;
 
 const COUNT_MASK = OWNER_MASK;
 const MAX_READERS = COUNT_MASK - 1;
@@ -225,6 +226,32 @@ export class RwLock extends SharedPrimitive<'sabre/rwlock'> {
     const state = Atomics.load(this.words, STATE);
     if ((state & WRITE_LOCKED) === 0) return null;
     return { threadId: threadIdOfTag(state & COUNT_MASK), epoch: this.words[EPOCH]! >>> 0 };
+  }
+
+  /** Write holds released because their holder thread died (see Mutex.holderDeaths). */
+  get holderDeaths(): number {
+    return Atomics.load(this.words, DEATHS);
+  }
+
+  /**
+   * See {@link releaseForDeadHolder}: releases the write lock if `threadId` holds it. Read holds
+   * of a dead thread cannot be told apart from live ones (the state word only counts them), so
+   * they are not released: a worker must not die holding a read lock.
+   */
+  [releaseForDeadHolder](threadId: number): boolean {
+    const view = this.words;
+    for (;;) {
+      const state = Atomics.load(view, STATE);
+      if ((state & WRITE_LOCKED) === 0 || (state & COUNT_MASK) !== threadId + 1) return false;
+      Atomics.add(view, DEATHS, 1);
+      const waiting = state & WAITING;
+      if (Atomics.compareExchange(view, STATE, state, waiting) !== state) {
+        Atomics.sub(view, DEATHS, 1);
+        continue;
+      }
+      if (waiting !== 0) this.#wakeWriterOrReaders(waiting);
+      return true;
+    }
   }
 
   // ---- internals -------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 /** The task module of the pool tests: it uses `sabre/worker` exactly as a user's module would. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
-import type { Barrier, Latch } from '../../src/index.js';
+import { type Barrier, type Latch, type Mutex, type RwLock, RwLock as RwLockClass } from '../../src/index.js';
 import { cache, primitives, workerData } from '../../src/pool/worker.js';
 
 interface Job {
-  op: 'writeThenReadAll' | 'get' | 'sleep' | 'spin' | 'threadId' | 'workerData' | 'hold';
+  op: 'writeThenReadAll' | 'get' | 'sleep' | 'spin' | 'threadId' | 'workerData' | 'hold' | 'lockAndHang';
   ms?: number;
   key?: string;
   mb?: number;
@@ -34,6 +34,14 @@ export default async function task(job: Job): Promise<unknown> {
       return threadId;
     case 'workerData':
       return workerData;
+    case 'lockAndHang': {
+      // Take a named lock (a mutex, or an rwlock's write side), say so, and never let go.
+      const lock = primitives[job.key!] as Mutex | RwLock;
+      if (lock instanceof RwLockClass) lock.writeLock();
+      else (lock as Mutex).lock();
+      (primitives[job.latch!] as Latch).countDown();
+      for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_000);
+    }
     case 'hold': {
       // Make `mb` MiB resident (filled, so every page is touched), say so, and keep it until this
       // worker is terminated (the test aborts the task to free the memory at once).
