@@ -56,22 +56,18 @@ export function createPrimitive(name: string, spec: PrimitiveSpec): AnyPrimitive
   }
 }
 
+const ATTACH: Record<string, (handle: never) => AnyPrimitive> = {
+  'sabre/mutex': Mutex.attach,
+  'sabre/rwlock': RwLock.attach,
+  'sabre/condvar': CondVar.attach,
+  'sabre/semaphore': Semaphore.attach,
+  'sabre/barrier': Barrier.attach,
+  'sabre/latch': Latch.attach,
+};
+
 /** Attaches a primitive in another thread from its handle, whatever its kind. */
 export function attachPrimitive(handle: PrimitiveHandle): AnyPrimitive {
-  switch (handle.kind) {
-    case 'sabre/mutex':
-      return Mutex.attach(handle as never);
-    case 'sabre/rwlock':
-      return RwLock.attach(handle as never);
-    case 'sabre/condvar':
-      return CondVar.attach(handle as never);
-    case 'sabre/semaphore':
-      return Semaphore.attach(handle as never);
-    case 'sabre/barrier':
-      return Barrier.attach(handle as never);
-    case 'sabre/latch':
-      return Latch.attach(handle as never);
-    default:
-      throw new InvalidArgumentError(`not a sabre primitive handle: ${describeValue(handle?.kind)}`);
-  }
+  const attach = ATTACH[handle?.kind];
+  if (attach === undefined) throw new InvalidArgumentError(`not a sabre primitive handle: ${describeValue(handle?.kind)}`);
+  return attach(handle as never);
 }

@@ -65,7 +65,6 @@ export class Barrier extends SharedPrimitive<'sabre/barrier'> {
   /** Required alignment of its byte offset. */
   static readonly ALIGN = 4;
 
-
   private constructor(words: Int32Array) {
     super(SPEC, words);
   }
@@ -83,7 +82,6 @@ export class Barrier extends SharedPrimitive<'sabre/barrier'> {
   static attach(handle: BarrierHandle): Barrier {
     return new Barrier(attachRegion(SPEC, handle));
   }
-
 
   /** The number of parties per generation. */
   get parties(): number {

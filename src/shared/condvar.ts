@@ -48,7 +48,6 @@ export class CondVar extends SharedPrimitive<'sabre/condvar'> {
   /** Required alignment of its byte offset. */
   static readonly ALIGN = 4;
 
-
   private constructor(words: Int32Array) {
     super(SPEC, words);
   }
@@ -64,7 +63,6 @@ export class CondVar extends SharedPrimitive<'sabre/condvar'> {
   static attach(handle: CondVarHandle): CondVar {
     return new CondVar(attachRegion(SPEC, handle));
   }
-
 
   /**
    * Releases `mutex` (which this thread must hold), waits for a notify up to `timeoutMs`, and

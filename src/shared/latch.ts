@@ -38,7 +38,6 @@ export class Latch extends SharedPrimitive<'sabre/latch'> {
   /** Required alignment of its byte offset. */
   static readonly ALIGN = 4;
 
-
   private constructor(words: Int32Array) {
     super(SPEC, words);
   }
@@ -56,7 +55,6 @@ export class Latch extends SharedPrimitive<'sabre/latch'> {
   static attach(handle: LatchHandle): Latch {
     return new Latch(attachRegion(SPEC, handle));
   }
-
 
   /** Count-downs still needed (a snapshot). */
   get count(): number {

@@ -71,7 +71,6 @@ export class Mutex extends SharedPrimitive<'sabre/mutex'> {
   /** Required alignment of its byte offset (64 is better for a hot lock: its own cache line). */
   static readonly ALIGN = 4;
 
-
   private constructor(words: Int32Array) {
     super(SPEC, words);
   }
@@ -87,7 +86,6 @@ export class Mutex extends SharedPrimitive<'sabre/mutex'> {
   static attach(handle: MutexHandle): Mutex {
     return new Mutex(attachRegion(SPEC, handle));
   }
-
 
   /** Takes the lock if it is free; never waits. */
   tryLock(): boolean {

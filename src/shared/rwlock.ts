@@ -94,7 +94,6 @@ export class RwLock extends SharedPrimitive<'sabre/rwlock'> {
     return new RwLock(attachRegion(SPEC, handle));
   }
 
-
   // ---- read side -------------------------------------------------------------------------------
 
   /** Takes a read lock if one is available now; never waits. */

@@ -52,7 +52,6 @@ export class Semaphore extends SharedPrimitive<'sabre/semaphore'> {
   /** Required alignment of its byte offset. */
   static readonly ALIGN = 4;
 
-
   private constructor(words: Int32Array) {
     super(SPEC, words);
   }
@@ -72,7 +71,6 @@ export class Semaphore extends SharedPrimitive<'sabre/semaphore'> {
   static attach(handle: SemaphoreHandle): Semaphore {
     return new Semaphore(attachRegion(SPEC, handle));
   }
-
 
   /** Permits available now (a snapshot). */
   get available(): number {
