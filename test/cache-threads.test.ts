@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Barrier, Latch, SharedCache } from '../src/index.js';
+import { checkIntegrity } from '../src/cache/shared-cache.js';
 import { checkValue } from './support/self-check.js';
 import { runCacheActors, startCacheActor } from './support/threads.js';
 
@@ -49,6 +50,7 @@ describe('SharedCache across threads: bounds and integrity (audits B and C)', ()
     const evicted = stats.evictions.capacity + stats.evictions.bytes + stats.evictions.burst + stats.evictions.ttl;
     expect(stats.sets - evicted).toBe(cache.size); // nothing lost silently: every write is live or counted as evicted
     expect(evicted).toBeGreaterThan(0);
+    expect(cache[checkIntegrity]()).toEqual([]); // and every shared structure agrees with every other
   });
 
   it.each([2, 4, 8])('no torn read: %i threads overwrite values of varied sizes while readers verify every value', async (writers) => {
@@ -69,6 +71,7 @@ describe('SharedCache across threads: bounds and integrity (audits B and C)', ()
     }
     expect(sample.maxSize).toBeLessThanOrEqual(64);
     expect(sample.maxBytes).toBeLessThanOrEqual(8 * 1024);
+    expect(cache[checkIntegrity]()).toEqual([]);
   });
 
   it('no torn read on the locked-read path (what CPUs with weaker memory models use)', async () => {
@@ -103,6 +106,7 @@ describe('SharedCache across threads: bounds and integrity (audits B and C)', ()
       expect(r.snapshots).toBeGreaterThan(1);
       expect(r.entries).toBeGreaterThan(0);
     }
+    expect(cache[checkIntegrity]()).toEqual([]);
   });
 });
 
@@ -137,6 +141,7 @@ describe('SharedCache across threads: atomic operations (audits A and G)', () =>
     const start = Barrier.create({ parties: threads });
     await runCacheActors('increment', threads, () => ({ cache: cache.handle, start: start.handle, key: 'consolidations', times: 10_000 }));
     expect(cache.get('consolidations')).toBe(threads * 10_000);
+    expect(cache[checkIntegrity]()).toEqual([]);
   });
 
   it('set-if-absent by 20 workers released by a Barrier: exactly one winner per round, and its value is the stored one', async () => {
@@ -152,6 +157,7 @@ describe('SharedCache across threads: atomic operations (audits A and G)', () =>
       expect(winners).toHaveLength(1);
       for (const r of results) expect(r.seen[round]).toBe(`${round}:${winners[0]}`);
     }
+    expect(cache[checkIntegrity]()).toEqual([]);
   });
 });
 
@@ -201,6 +207,7 @@ describe('SharedCache across threads: single flight', () => {
     expect(ranHere).toBe(1);
     expect(await died).toMatch(/exited with code 3/);
     expect(cache.get('report')).toBe('recovered');
+    expect(cache[checkIntegrity]()).toEqual([]);
   });
 });
 

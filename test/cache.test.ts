@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { HandleError, InvalidArgumentError, IllegalStateError, ManualClock, Mutex, SharedCache } from '../src/index.js';
 import { hashBytes, utf8 } from '../src/cache/codec.js';
+import { checkIntegrity } from '../src/cache/shared-cache.js';
 import { snapshot, startCacheActor } from './support/threads.js';
 
 const small = () => SharedCache.create({ maxEntries: 100, maxBytes: 100_000 });
@@ -93,6 +94,19 @@ describe('reads', () => {
     expect(keysOf(cache)).toEqual([]);
     cache.set('again', 1); // the freed memory is usable again
     expect(cache.get('again')).toBe(1);
+    expect(cache[checkIntegrity]()).toEqual([]);
+  });
+
+  it('the integrity check finds a structure that does not add up (so it can fail)', () => {
+    const cache = small();
+    cache.set('a', 1).set('b', 'two');
+    expect(cache[checkIntegrity]()).toEqual([]);
+    const words = new Int32Array(cache.handle.buffer);
+    words[20]! += 1; // the size counter (layout.ts GLOBAL.SIZE)
+    expect(cache[checkIntegrity]()).toContain('size says 3, the index holds 2');
+    words[20]! -= 1;
+    words[21]! += 5; // the byte counter
+    expect(cache[checkIntegrity]().some((p) => p.startsWith('bytes says'))).toBe(true);
   });
 
   it('bytes counts UTF-8 key bytes plus encoded value bytes', () => {
@@ -112,6 +126,7 @@ describe('bounds and eviction (audits D and E)', () => {
     expect(cache.size).toBe(1_000);
     expect(numbered(cache, 'conversation:')).toEqual(Array.from({ length: 1_000 }, (_, i) => i + 100));
     expect(cache.stats().evictions.capacity).toBe(100);
+    expect(cache[checkIntegrity]()).toEqual([]);
   });
 
   it('SIEVE: a visited entry survives the next eviction, without being moved', () => {
@@ -160,6 +175,7 @@ describe('bounds and eviction (audits D and E)', () => {
     cache.set('k9', 'y'.repeat(50)); // grows: needs room
     expect(cache.bytes).toBeLessThanOrEqual(100);
     expect(cache.get('k9')).toBe('y'.repeat(50));
+    expect(cache[checkIntegrity]()).toEqual([]);
   });
 
   it('watermarks 80/50: no eviction up to 80, at exactly 81 the cache falls to the 50 most recent', () => {
@@ -190,6 +206,7 @@ describe('bounds and eviction (audits D and E)', () => {
       max = Math.max(max, cache.size);
     }
     expect(max).toBeLessThanOrEqual(80);
+    expect(cache[checkIntegrity]()).toEqual([]);
   });
 
   it('onEvict reports what this thread evicted, with the reason, after the operation', () => {
@@ -234,6 +251,7 @@ describe('TTL with a shared, injected clock (audit E)', () => {
     for (let i = 0; i < 10; i++) cache.set(`new:${i}`, i, { ttlMs: Infinity });
     expect(cache.size).toBe(10);
     expect(cache.stats().evictions.ttl).toBe(10);
+    expect(cache[checkIntegrity]()).toEqual([]);
   });
 
   it('a worker attached to the cache sees the same clock', async () => {

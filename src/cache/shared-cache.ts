@@ -48,6 +48,8 @@ export type EvictionReason = 'capacity' | 'bytes' | 'burst' | 'ttl' | 'memory';
  * cache to new keys, and shed entries. Not exported from the package.
  */
 export const setAdmission: unique symbol = Symbol('sabre.cache.setAdmission');
+/** Package-internal: check every shared structure (tests, the stress harness's arbiters). */
+export const checkIntegrity: unique symbol = Symbol('sabre.cache.checkIntegrity');
 export const shedEntries: unique symbol = Symbol('sabre.cache.shedEntries');
 
 /** Called in the registering thread for each entry that thread's operations evicted. */
@@ -581,6 +583,20 @@ export class SharedCache {
     if (typeof listener !== 'function') throw new InvalidArgumentError(`listener must be a function, got ${describeValue(listener)}`);
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * See {@link checkIntegrity}: stops the world (every stripe mutex, in order, then the
+   * structure mutex) and returns what is inconsistent, or an empty list.
+   */
+  [checkIntegrity](): string[] {
+    const store = this.#store;
+    store.stripeLocks.forEach((lock) => lock[lockOnAnyThread]());
+    try {
+      return this.#withStructure(() => store.integrityProblems());
+    } finally {
+      store.stripeLocks.forEach((lock) => lock.unlock());
+    }
   }
 
   /** See {@link setAdmission}. */

@@ -538,6 +538,85 @@ export class Store {
     return link - 1;
   }
 
+  /**
+   * Checks every shared structure against every other and returns what is wrong (empty when the
+   * cache is consistent). The caller holds every stripe mutex and the structure mutex. Every walk
+   * is bounded, so a corrupt structure is reported, never looped on.
+   */
+  integrityProblems(): string[] {
+    const problems: string[] = [];
+    const i32 = this.i32;
+    const { maxEntries, buckets, chunks, stripes } = this.shape;
+    const isLive = (slot: number): boolean => (i32[this.slotWord(slot) + SLOT.FLAGS]! & FLAG_LIVE) !== 0;
+    // Bucket chains: every entry once, live, in the bucket its hash names.
+    const inBuckets = new Set<number>();
+    for (let bucket = 0; bucket < buckets; bucket++) {
+      for (let link = i32[this.bucketWord(bucket)]!, steps = 0; link !== 0; link = i32[this.slotWord(link - 1) + SLOT.NEXT]!, steps++) {
+        const slot = link - 1;
+        if (slot < 0 || slot >= maxEntries || steps > maxEntries) {
+          problems.push(`bucket ${bucket}: chain leaves the slot range or loops`);
+          break;
+        }
+        if (inBuckets.has(slot)) problems.push(`slot ${slot} is linked twice in the index`);
+        inBuckets.add(slot);
+        if (!isLive(slot)) problems.push(`slot ${slot} is in bucket ${bucket} but not live`);
+        if (this.bucketOfSlot(slot) !== bucket) problems.push(`slot ${slot} is in bucket ${bucket} but hashes to ${this.bucketOfSlot(slot)}`);
+      }
+    }
+    // The eviction queue: the same entries, linked both ways.
+    const queued = new Set<number>();
+    let previous = 0;
+    for (let link = i32[GLOBAL.LIST_TAIL]!, steps = 0; link !== 0; link = i32[this.slotWord(link - 1) + SLOT.NEWER]!, steps++) {
+      const slot = link - 1;
+      if (slot < 0 || slot >= maxEntries || steps > maxEntries || queued.has(slot)) {
+        problems.push('the eviction queue leaves the slot range or loops');
+        break;
+      }
+      queued.add(slot);
+      if (i32[this.slotWord(slot) + SLOT.PREV] !== previous) problems.push(`slot ${slot}: its older link does not point back`);
+      previous = link;
+    }
+    if (i32[GLOBAL.LIST_HEAD] !== previous) problems.push('the queue head is not the newest entry');
+    if (queued.size !== inBuckets.size || [...queued].some((slot) => !inBuckets.has(slot))) problems.push('the queue and the index hold different entries');
+    // Free slots: the rest, none live.
+    let freeSlots = 0;
+    for (let link = i32[GLOBAL.FREE_SLOT]!; link !== 0 && freeSlots <= maxEntries; link = i32[this.slotWord(link - 1) + SLOT.NEXT]!) {
+      if (isLive(link - 1)) problems.push(`slot ${link - 1} is free and live`);
+      freeSlots++;
+    }
+    if (freeSlots + inBuckets.size !== maxEntries) problems.push(`${inBuckets.size} live + ${freeSlots} free slots != ${maxEntries}`);
+    if (this.size !== inBuckets.size) problems.push(`size says ${this.size}, the index holds ${inBuckets.size}`);
+    // Chunks: each live chain has its count, no chunk is used twice, the rest is free.
+    const used = new Uint8Array(chunks);
+    let bytes = 0;
+    for (const slot of inBuckets) {
+      const w = this.slotWord(slot);
+      bytes += i32[w + SLOT.KEY_LEN]! + i32[w + SLOT.VALUE_LEN]!;
+      let count = 0;
+      for (let link = i32[w + SLOT.CHUNK]!; link !== 0 && count <= chunks; link = i32[this.#chunkWord(link - 1)]!, count++) {
+        if (link - 1 >= chunks || used[link - 1] === 1) {
+          problems.push(`slot ${slot}: chunk ${link - 1} out of range or shared`);
+          break;
+        }
+        used[link - 1] = 1;
+      }
+      if (count !== i32[w + SLOT.CHUNKS]) problems.push(`slot ${slot}: ${count} chunks in its chain, ${i32[w + SLOT.CHUNKS]} recorded`);
+      if (count * CHUNK_PAYLOAD < i32[w + SLOT.KEY_LEN]! + i32[w + SLOT.VALUE_LEN]!) problems.push(`slot ${slot}: its chain is too short for its bytes`);
+    }
+    let freeChunks = 0;
+    for (let link = i32[GLOBAL.FREE_CHUNK]!; link !== 0 && freeChunks <= chunks; link = i32[this.#chunkWord(link - 1)]!) {
+      if (used[link - 1] === 1) problems.push(`chunk ${link - 1} is both free and used`);
+      freeChunks++;
+    }
+    const usedChunks = used.reduce((sum, u) => sum + u, 0);
+    if (freeChunks !== i32[GLOBAL.FREE_CHUNKS]) problems.push(`${freeChunks} chunks on the free list, ${i32[GLOBAL.FREE_CHUNKS]} counted`);
+    if (freeChunks + usedChunks !== chunks) problems.push(`${usedChunks} used + ${freeChunks} free chunks != ${chunks}`);
+    if (this.bytes !== bytes) problems.push(`bytes says ${this.bytes}, the entries hold ${bytes}`);
+    if (this.size > maxEntries || this.bytes > this.shape.maxBytes) problems.push('a bound is exceeded');
+    for (let stripe = 0; stripe < stripes; stripe++) if ((i32[this.seqWord(stripe)]! & 1) !== 0) problems.push(`stripe ${stripe} has a write section open`);
+    return problems;
+  }
+
   /** Oldest-first list of live slots (structure mutex held): for tests and snapshots in queue order. */
   queueOrder(): number[] {
     const order: number[] = [];
