@@ -33,3 +33,32 @@ export interface Holder {
  * worker exits). Not exported from the package: releasing a live thread's lock would break it.
  */
 export const releaseForDeadHolder: unique symbol = Symbol('sabre.releaseForDeadHolder');
+
+/** How one kind of lock word reads and releases a hold (see {@link releaseDeadHold}). */
+export interface DeadHoldRelease {
+  /** Whether the lock word names `tag` as its (write) holder. */
+  heldBy(state: number, tag: number): boolean;
+  /** The word once the hold is released (waiting bits kept as the lock needs them). */
+  released(state: number): number;
+  /** Wakes whoever the release lets in. */
+  wake(state: number): void;
+}
+
+/**
+ * Releases a hold of `threadId` on the lock word `words[stateIndex]`, counting it in
+ * `words[deathsIndex]` first so that whoever takes the lock next can see the death. Retries if
+ * waiters change the word meanwhile. True if there was such a hold.
+ */
+export function releaseDeadHold(words: Int32Array, stateIndex: number, deathsIndex: number, threadId: number, kind: DeadHoldRelease): boolean {
+  const tag = threadId + 1;
+  for (;;) {
+    const state = Atomics.load(words, stateIndex);
+    if (!kind.heldBy(state, tag)) return false;
+    Atomics.add(words, deathsIndex, 1);
+    if (Atomics.compareExchange(words, stateIndex, state, kind.released(state)) === state) {
+      kind.wake(state);
+      return true;
+    }
+    Atomics.sub(words, deathsIndex, 1); // the word changed (a waiter announced itself): look again
+  }
+}

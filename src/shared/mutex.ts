@@ -32,7 +32,7 @@ import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, define
 import { OWNER_MASK, SELF_TAG, assertMayBlock, threadIdOfTag } from './thread.js';
 import { type AsyncWaitOptions, checkAsyncOptions, deadlineAfter } from './validate.js';
 import { type ParkSteps, SPIN_LIMIT, isGiveUp, parkAsync, parkBlocking } from './wait.js';
-import { type Holder, releaseForDeadHolder, stampEpoch } from './holder.js';
+import { type Holder, releaseDeadHold, releaseForDeadHolder, stampEpoch } from './holder.js';
 
 const STATE = 1;
 const EPOCH = 2;
@@ -187,19 +187,13 @@ export class Mutex extends SharedPrimitive<'sabre/mutex'> {
 
   /** See {@link releaseForDeadHolder}: releases the lock if `threadId` holds it; true if it did. */
   [releaseForDeadHolder](threadId: number): boolean {
-    const view = this.words;
-    for (;;) {
-      const state = Atomics.load(view, STATE);
-      if ((state & OWNER_MASK) !== threadId + 1) return false;
-      // Count the death first: whoever takes the lock next must be able to see it.
-      Atomics.add(view, DEATHS, 1);
-      if (Atomics.compareExchange(view, STATE, state, 0) !== state) {
-        Atomics.sub(view, DEATHS, 1);
-        continue; // a waiter set WAITERS meanwhile: try again
-      }
-      if ((state & WAITERS) !== 0) Atomics.notify(view, STATE, 1);
-      return true;
-    }
+    return releaseDeadHold(this.words, STATE, DEATHS, threadId, {
+      heldBy: (state, tag) => (state & OWNER_MASK) === tag,
+      released: () => 0,
+      wake: (state) => {
+        if ((state & WAITERS) !== 0) Atomics.notify(this.words, STATE, 1);
+      },
+    });
   }
 
   #stampEpoch(): void {

@@ -34,7 +34,7 @@ import { SharedPrimitive } from './primitive.js';
 import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, publishHeader } from './region.js';
 import { OWNER_MASK, SELF_TAG, assertMayBlock, threadIdOfTag } from './thread.js';
 import { type AsyncWaitOptions, checkAsyncOptions, deadlineAfter } from './validate.js';
-import { type Holder, releaseForDeadHolder, stampEpoch } from './holder.js';
+import { type Holder, releaseDeadHold, releaseForDeadHolder, stampEpoch } from './holder.js';
 import { type ParkSteps, SPIN_LIMIT, isGiveUp, parkAsync, parkBlocking } from './wait.js';
 
 const STATE = 1;
@@ -238,19 +238,13 @@ export class RwLock extends SharedPrimitive<'sabre/rwlock'> {
    * they are not released: a worker must not die holding a read lock.
    */
   [releaseForDeadHolder](threadId: number): boolean {
-    const view = this.words;
-    for (;;) {
-      const state = Atomics.load(view, STATE);
-      if ((state & WRITE_LOCKED) === 0 || (state & COUNT_MASK) !== threadId + 1) return false;
-      Atomics.add(view, DEATHS, 1);
-      const waiting = state & WAITING;
-      if (Atomics.compareExchange(view, STATE, state, waiting) !== state) {
-        Atomics.sub(view, DEATHS, 1);
-        continue;
-      }
-      if (waiting !== 0) this.#wakeWriterOrReaders(waiting);
-      return true;
-    }
+    return releaseDeadHold(this.words, STATE, DEATHS, threadId, {
+      heldBy: (state, tag) => (state & WRITE_LOCKED) !== 0 && (state & COUNT_MASK) === tag,
+      released: (state) => state & WAITING,
+      wake: (state) => {
+        if ((state & WAITING) !== 0) this.#wakeWriterOrReaders(state & WAITING);
+      },
+    });
   }
 
   // ---- internals -------------------------------------------------------------------------------
