@@ -20,7 +20,7 @@ import { type EvictionPolicy, SharedCache } from '../src/index.js';
 import { seededRandom } from '../test/support/delay.js';
 import { Crew } from './support/crew.js';
 import { Suite, quick } from './support/suite.js';
-import { type Goal, type Row, combineRounds, ratioGoal, rowOf, speedGoal, writeReport } from './support/report.js';
+import { type Goal, type Row, ratioGoal, speedGoal, writeReport } from './support/report.js';
 import { zipfStream } from './support/zipf.js';
 
 // sharedmap's types declare a named export; at run time its CommonJS build exports the class itself.

@@ -99,7 +99,6 @@ export interface CacheStats {
  * write has touched the stripe since, so the remembered value is still the stored one.
  */
 interface KeyRef {
-  readonly key: CacheKey;
   readonly bytes: Uint8Array;
   /** `bytes` as Int32 words, for word-wise key comparison. */
   readonly words: Int32Array;
@@ -628,7 +627,7 @@ export class SharedCache {
     const hash = hashBytes(bytes);
     const bucket = hash & (buckets - 1);
     const stripe = bucket & (stripes - 1);
-    const ref: KeyRef = { key, bytes, words: keyWordsOf(bytes), hash, bucket, stripe, seqWord: this.#store.seqWord(stripe), seenSeq: NaN, seenSlot: -1, seenExpiry: 0, seenValue: undefined, visitedEpoch: NaN };
+    const ref: KeyRef = { bytes, words: keyWordsOf(bytes), hash, bucket, stripe, seqWord: this.#store.seqWord(stripe), seenSeq: NaN, seenSlot: -1, seenExpiry: 0, seenValue: undefined, visitedEpoch: NaN };
     if (this.#keys.size >= Math.min(KEY_CACHE_MAX, Math.max(KEY_CACHE_MIN, maxEntries))) this.#keys.clear();
     this.#keys.set(key, ref);
     return ref;

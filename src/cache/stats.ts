@@ -56,8 +56,4 @@ export class StripedCounters {
     return total;
   }
 
-  /** Zeroes every counter (clear() does not; this is for tests and resets). */
-  reset(): void {
-    for (let i = 0; i < this.#words.length; i++) Atomics.store(this.#words, i, 0);
-  }
 }
