@@ -10,6 +10,8 @@ const compiled = (path: string): Promise<unknown> => import(new URL(path, import
 const { InvalidArgumentError, MemoryLimitError, TimeoutError } = (await compiled('../dist/src/index.js')) as typeof import('../src/index.js');
 const { createPool } = (await compiled('../dist/src/pool/index.js')) as typeof import('../src/pool/index.js');
 type SabrePool = import('../src/pool/index.js').SabrePool;
+const { FAULT_POINTS } = (await compiled('../dist/src/cache/fault-points.js')) as typeof import('../src/cache/fault-points.js');
+const cacheModule = (await compiled('../dist/src/cache/shared-cache.js')) as typeof import('../src/cache/shared-cache.js');
 
 const TASKS = new URL('../dist/test/workers/pool-task.js', import.meta.url);
 const pools: SabrePool[] = [];
@@ -252,3 +254,72 @@ describe('shutdown on signals', () => {
     expect(code).toBe(130);
   });
 });
+
+describe('a worker that dies inside a cache mutation', () => {
+  type Point = (typeof FAULT_POINTS)[number];
+  /** What the dying worker does to reach each point, and what must then be stored under 'crash:key'. */
+  const cases: Record<Point, { action: 'set' | 'setNew' | 'delete' | 'clear'; after: 'old' | 'absent' | 'any' }> = {
+    'write:locked': { action: 'set', after: 'old' }, // nothing changed yet: the old value stays
+    'put:in-place': { action: 'set', after: 'absent' }, // a half rewrite is rolled back to absent
+    'put:structure': { action: 'set', after: 'old' }, // (the new value is longer: not in place)
+    'evict:claimed': { action: 'setNew', after: 'any' },
+    'remove:unlinked': { action: 'setNew', after: 'any' },
+    'put:allocated': { action: 'setNew', after: 'old' },
+    'put:filled': { action: 'setNew', after: 'old' },
+    'put:linked': { action: 'setNew', after: 'old' },
+    'delete:unlinked': { action: 'delete', after: 'absent' }, // an interrupted removal is completed
+    'clear:halfway': { action: 'clear', after: 'any' },
+  };
+
+  it('covers every fault point of the mutation path', () => {
+    expect(Object.keys(cases).sort()).toEqual([...FAULT_POINTS].sort());
+  });
+
+  it.each(FAULT_POINTS)('dying at %s: the locks are taken over, the cache is repaired, the other worker never stops', async (point) => {
+    const { action, after } = cases[point];
+    // Room for the other worker's 40 keys: only the dying worker's new keys fill the cache and
+    // make it evict (evict:claimed, remove:unlinked).
+    const p = pool({ threads: 2, cache: { maxEntries: 128, maxBytes: 128 * 200 }, primitives: { churning: { kind: 'latch', count: 1 } } });
+    const cache = p.cache!;
+    // 'crash:key' holds a 9-byte value; 'set' writes 'new-value' (9 bytes: in place) except at
+    // put:structure, where the old value is shorter so the rewrite takes the structure path.
+    const old = point === 'put:structure' ? 'old' : 'old-value';
+    cache.set('crash:key', old);
+    await p.broadcast('ping');
+    const churn = p.run<number>({ op: 'churn' }, { timeoutMs: 60_000 });
+    await (p.primitives.churning as import('../src/index.js').Latch).waitAsync();
+    const recovered = new Promise<import('../src/pool/index.js').RecoveryEvent>((resolve) => p.on('recovered', resolve));
+    const crash = await p.run({ op: 'crashAt', point, action }).then(
+      (value) => value,
+      (error: Error) => error.message,
+    );
+    expect(crash).not.toBe('survived');
+    const event = await recovered;
+    expect(event).toMatchObject({ name: 'cache', kind: 'cache', cache: { structure: expect.any(Boolean), stripes: expect.any(Number) } });
+    expect(event.cache!.structure || event.cache!.stripes > 0).toBe(true);
+    // The other worker goes on: it keeps writing through the repaired cache.
+    const before = cache.stats().sets;
+    await until(() => cache.stats().sets > before + 100);
+    cache.set('stop', true);
+    await expect(churn).resolves.toBeGreaterThan(0);
+    expect(cache[cacheModule.checkIntegrity]()).toEqual([]);
+    expect(cache.stats().evictions.recovery).toBe(event.cache!.droppedEntries);
+    const stored = cache.get('crash:key');
+    if (after === 'old') expect(stored).toBe(old);
+    else if (after === 'absent') expect(stored).toBeUndefined();
+    else expect([old, undefined]).toContain(stored);
+    if (point.startsWith('put:') && action === 'setNew') expect(cache.has('crash:new:0')).toBe(false); // rolled back
+    expect(cache.size).toBeLessThanOrEqual(128);
+    for (const [key, value] of cache.entries()) {
+      if (typeof key === 'string' && key.startsWith('churn:')) expect((value as { key: string }).key).toBe(key);
+    }
+    await expect(p.run({ op: 'get', key: 'crash:key' })).resolves.toBe(stored); // the replacement worker sees the same cache
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 5) {
+    if (waited > 30_000) throw new Error('condition not met in 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

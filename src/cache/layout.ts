@@ -82,7 +82,14 @@ export const SLOT = {
   PREV: 10, // SIEVE list: towards the tail (older), slot + 1
   NEWER: 11, // SIEVE list: towards the head (newer), slot + 1
   GENERATION: 12, // bumped each time the slot is freed
-  INSERTED: 13, // insertion number
+  INSERTED: 13, // insertion number (CLOCK's second chance renumbers it: the queue is ordered by it)
+  /**
+   * The tag (threadId + 1) of the thread changing this slot (allocating, filling, rewriting,
+   * freeing it); 0 at rest. Written only by the holder of the slot's stripe mutex. If that thread dies, the slot is
+   * dropped by crash recovery (recovery.ts): an interrupted change is rolled back to absent, an
+   * interrupted removal is completed, and nothing is ever left half-written.
+   */
+  IN_FLUX: 14,
 } as const;
 
 export const FLAG_VISITED = 1;

@@ -6,17 +6,20 @@
  *
  * - Reads (get/peek/has/ttl) take no lock: a seqlock-validated copy (store.ts). A hit writes
  *   shared memory only to set the entry's recency bit, and only if it is not already set.
- * - A write locks the key's stripe and opens its write section. Rewriting a value in place (same
- *   chunks, no growth) needs nothing more. Anything that changes the size, the bytes or the
+ * - A write locks the key's stripe and opens its write section. Rewriting a value in place (the
+ *   same length) needs nothing more. Anything that changes the size, the bytes or the
  *   eviction queue also takes the structure mutex: it evicts *before* inserting, in a loop, under
  *   the same lock as the insert (audit C's fix), so `size <= maxEntries` and `bytes <= maxBytes`
  *   hold at every instant, not only at the end.
  * - Victims in other stripes are claimed with tryLock (lock order: stripe, then structure, then
  *   only tryLock), so eviction never deadlocks; a busy victim is skipped for the next candidate.
  * - User code (onEvict listeners, getOrCompute's compute) never runs under a sabre lock.
+ * - Every slot a write changes carries the writer's tag while it changes (SLOT.IN_FLUX), so if
+ *   the writer dies the coordinator can repair the cache exactly (recovery.ts).
  */
 import { IllegalStateError, InvalidArgumentError, MemoryLimitError } from '../errors.js';
-import { lockOnAnyThread } from '../shared/mutex.js';
+import { adoptFromDeadHolder } from '../shared/holder.js';
+import { type Mutex, lockOnAnyThread } from '../shared/mutex.js';
 import { attachRegion, defineSpec, headerOf } from '../shared/region.js';
 import { SELF_TAG } from '../shared/thread.js';
 import { checkFunction, describeValue } from '../shared/validate.js';
@@ -26,6 +29,8 @@ import { ManualClock, type ManualClockHandle } from './clock.js';
 import { type CacheKey, type Encoded, ReadScratch, Tag, decodeValue, encodeValue, hashBytes, keyBytes, keyFromBytes, sameEncoding } from './codec.js';
 import { FLAG_LIVE, GLOBAL, HEADER, SLOT, STRIPE, layoutOf } from './layout.js';
 import { type CacheConfig, type SharedCacheOptions, checkOptions, checkTtl } from './options.js';
+import { faultPoint } from './fault-points.js';
+import { repairAfterDeath } from './recovery.js';
 import { Counter } from './stats.js';
 import { type EntryCopy, INCONSISTENT, Store, keyWordsOf, readShape } from './store.js';
 
@@ -41,7 +46,7 @@ export interface SharedCacheHandle {
 }
 
 /** Why an entry left the cache without being deleted. */
-export type EvictionReason = 'capacity' | 'bytes' | 'burst' | 'ttl' | 'memory';
+export type EvictionReason = 'capacity' | 'bytes' | 'burst' | 'ttl' | 'memory' | 'recovery';
 
 /**
  * Package-internal controls for the memory guard (src/pool/memory-guard.ts): close or open the
@@ -51,6 +56,19 @@ export const setAdmission: unique symbol = Symbol('sabre.cache.setAdmission');
 /** Package-internal: check every shared structure (tests, the stress harness's arbiters). */
 export const checkIntegrity: unique symbol = Symbol('sabre.cache.checkIntegrity');
 export const shedEntries: unique symbol = Symbol('sabre.cache.shedEntries');
+/** Package-internal: repair the cache after a thread died holding its locks (the coordinator calls it). */
+export const recoverFromDeadThread: unique symbol = Symbol('sabre.cache.recoverFromDeadThread');
+
+/** What {@link recoverFromDeadThread} found and did. */
+export interface CacheRecovery {
+  readonly threadId: number;
+  /** Index stripes whose mutex the dead thread held. */
+  readonly stripes: number;
+  /** Whether it held the structure mutex. */
+  readonly structure: boolean;
+  /** Entries it was changing, dropped (an interrupted write is rolled back, an interrupted removal completed). */
+  readonly droppedEntries: number;
+}
 
 /** Called in the registering thread for each entry that thread's operations evicted. */
 export type EvictionListener = (key: CacheKey, value: unknown, reason: EvictionReason) => void;
@@ -79,7 +97,15 @@ export interface CacheStats {
   readonly misses: number;
   readonly sets: number;
   readonly deletes: number;
-  readonly evictions: { readonly capacity: number; readonly bytes: number; readonly burst: number; readonly ttl: number; readonly memory: number };
+  readonly evictions: {
+    readonly capacity: number;
+    readonly bytes: number;
+    readonly burst: number;
+    readonly ttl: number;
+    readonly memory: number;
+    /** Entries a dead worker was writing when it died, dropped by crash recovery. */
+    readonly recovery: number;
+  };
   /** New keys refused while a memory guard had the cache closed. */
   readonly admissionsRefused: number;
   /** Reads that found an entry past its expiry (lazy expiry). */
@@ -152,6 +178,7 @@ const REASON_COUNTER: Record<EvictionReason, number> = {
   burst: Counter.evictedBurst,
   ttl: Counter.evictedTtl,
   memory: Counter.evictedMemory,
+  recovery: Counter.evictedRecovery,
 };
 
 const INT64_MIN = -(2n ** 63n);
@@ -407,10 +434,13 @@ export class SharedCache {
     locks.forEach((_, stripe) => store.beginWrite(stripe));
     try {
       this.#withStructure(() => {
-        for (const slot of store.queueOrder()) {
+        const order = store.queueOrder();
+        order.forEach((slot, n) => {
+          if (n === order.length >> 1) faultPoint('clear:halfway');
+          store.beginSlotChange(slot);
           store.unlinkFromBucket(slot);
           store.freeSlot(slot);
-        }
+        });
       });
     } finally {
       locks.forEach((lock, stripe) => {
@@ -564,6 +594,7 @@ export class SharedCache {
         burst: c.read(Counter.evictedBurst),
         ttl: c.read(Counter.evictedTtl),
         memory: c.read(Counter.evictedMemory),
+        recovery: c.read(Counter.evictedRecovery),
       },
       admissionsRefused: c.read(Counter.admissionsRefused),
       expirations: c.read(Counter.expirations),
@@ -611,6 +642,32 @@ export class SharedCache {
     });
     this.#notifyEvictions();
     return evicted;
+  }
+
+  /**
+   * See {@link recoverFromDeadThread}: if the thread `threadId` (which must have exited) died
+   * holding cache locks, takes them over, repairs every structure they guarded (recovery.ts) and
+   * releases them. Returns what it did, or null if the thread held no cache lock. Never waits for
+   * a live thread while holding a lock (structure holders never block), so it cannot deadlock.
+   */
+  [recoverFromDeadThread](threadId: number): CacheRecovery | null {
+    const store = this.#store;
+    const structure = store.structure;
+    const heldStructure = structure[adoptFromDeadHolder](threadId);
+    const held: number[] = [];
+    store.stripeLocks.forEach((lock, stripe) => {
+      if (lock[adoptFromDeadHolder](threadId)) held.push(stripe);
+    });
+    if (!heldStructure && held.length === 0) return null;
+    if (!heldStructure) structure[lockOnAnyThread]();
+    let droppedEntries = 0;
+    try {
+      droppedEntries = repairAfterDeath(store, threadId + 1, held).droppedEntries;
+    } finally {
+      structure.unlock();
+      held.forEach((stripe) => (store.stripeLocks[stripe] as Mutex).unlock());
+    }
+    return { threadId, stripes: held.length, structure: heldStructure, droppedEntries };
   }
 
   // ---- internals: keys, values, time ----------------------------------------------------------
@@ -767,6 +824,7 @@ export class SharedCache {
       }
       store.beginWrite(k.stripe);
       try {
+        faultPoint('write:locked');
         let slot = store.find(k.bucket, k.hash, k.bytes, k.words);
         const expiry = slot >= 0 ? store.expiryOf(slot) : Infinity;
         if (slot >= 0 && expiry !== Infinity && expiry <= this.#now()) {
@@ -808,17 +866,25 @@ export class SharedCache {
       throw new MemoryLimitError('SharedCache: the memory guard is at its limit and refuses new keys (existing keys can still be updated)');
     }
     if (slot >= 0 && this.#isMarker(slot) && encoded.tag !== Tag.PENDING) this.#endFlight(k.stripe);
-    if (slot >= 0 && store.fitsInPlace(slot, k.bytes.length, encoded.bytes.length)) {
+    if (slot >= 0 && store.fitsInPlace(slot, encoded.bytes.length)) {
       store.overwrite(slot, k.bytes.length, encoded.tag, encoded.bytes, expiry);
       return;
     }
     this.#withStructure(() => {
+      faultPoint('put:structure');
       const w = slot >= 0 ? store.slotWord(slot) : -1;
       const oldBytes = slot >= 0 ? store.i32[w + SLOT.KEY_LEN]! + store.i32[w + SLOT.VALUE_LEN]! : 0;
       this.#makeRoom(k.stripe, slot, slot < 0 ? 1 : 0, k.bytes.length + encoded.bytes.length - oldBytes);
+      // allocSlot marks a new slot as changing; an existing one is marked here. Either way the
+      // mark stays until the entry is whole and linked (recovery.ts drops marked slots).
+      if (slot >= 0) store.beginSlotChange(slot);
       const target = slot >= 0 ? slot : store.allocSlot();
+      faultPoint('put:allocated');
       store.fill(target, k.bytes, encoded.tag, encoded.bytes, expiry);
+      faultPoint('put:filled');
       if (slot < 0) store.linkIntoBucket(target, k.bucket, k.hash);
+      faultPoint('put:linked');
+      store.endSlotChange(target);
       this.#afterInsert(k.stripe, target);
     });
   }
@@ -862,6 +928,7 @@ export class SharedCache {
       return true;
     }, WORK_LIMIT);
     if (victim < 0) return false;
+    if (claimed !== ownStripe) faultPoint('evict:claimed');
     this.#removeClaimed(victim, claimed, ownStripe, reason);
     return true;
   }
@@ -888,10 +955,13 @@ export class SharedCache {
 
   /** Removes an entry of the caller's own stripe (delete, compareAndDelete). Stripe write section open. */
   #removeOwn(slot: number): void {
-    if (this.#isMarker(slot)) this.#endFlight(this.#store.stripeOf(this.#store.bucketOfSlot(slot)));
+    const store = this.#store;
+    if (this.#isMarker(slot)) this.#endFlight(store.stripeOf(store.bucketOfSlot(slot)));
     this.#withStructure(() => {
-      this.#store.unlinkFromBucket(slot);
-      this.#store.freeSlot(slot);
+      store.beginSlotChange(slot);
+      store.unlinkFromBucket(slot);
+      faultPoint('delete:unlinked');
+      store.freeSlot(slot);
     });
   }
 
@@ -905,7 +975,9 @@ export class SharedCache {
       const copy = store.copyEntry(slot)!;
       this.#evicted.push([keyFromBytes(store.keyOf(slot)), decodeValue(copy.tag, copy.value), reason]);
     }
+    store.beginSlotChange(slot);
     store.unlinkFromBucket(slot);
+    faultPoint('remove:unlinked');
     store.freeSlot(slot);
     store.stats.bump(REASON_COUNTER[reason]);
   }

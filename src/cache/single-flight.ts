@@ -62,9 +62,10 @@ export class FlightOutcomes {
   record(id: number, error: unknown): void {
     const at = this.#base + (id % FLIGHT_RECORDS) * FLIGHT_RECORD_BYTES;
     const bytes = serializeError(error, FLIGHT_RECORD_BYTES - 8);
-    this.#i32[at >> 2] = id;
+    // The id last: a writer that dies halfway leaves a record no waiter will read as its own.
     this.#i32[(at >> 2) + 1] = bytes.length;
     this.#u8.set(bytes, at + 8);
+    this.#i32[at >> 2] = id;
   }
 
   /** The error flight `id` failed with, or undefined if it did not fail (or its record was reused). */

@@ -25,6 +25,7 @@ export const Counter = {
   lockContention: 10,
   evictedMemory: 11,
   admissionsRefused: 12,
+  evictedRecovery: 13,
 } as const;
 
 export const STAT_BLOCK_BYTES = 128;

@@ -18,6 +18,8 @@
  *   INCONSISTENT instead of throwing.
  */
 import { Mutex } from '../shared/mutex.js';
+import { SELF_TAG } from '../shared/thread.js';
+import { faultPoint } from './fault-points.js';
 import type { ReadScratch } from './codec.js';
 import { StripedCounters } from './stats.js';
 import {
@@ -122,7 +124,7 @@ export class Store {
     const { maxEntries, chunks } = this.shape;
     for (let slot = 0; slot < maxEntries; slot++) this.i32[this.slotWord(slot) + SLOT.NEXT] = slot + 2 <= maxEntries ? slot + 2 : 0;
     this.i32[GLOBAL.FREE_SLOT] = maxEntries > 0 ? 1 : 0;
-    for (let chunk = 0; chunk < chunks; chunk++) this.i32[this.#chunkWord(chunk)] = chunk + 2 <= chunks ? chunk + 2 : 0;
+    for (let chunk = 0; chunk < chunks; chunk++) this.i32[this.chunkWord(chunk)] = chunk + 2 <= chunks ? chunk + 2 : 0;
     this.i32[GLOBAL.FREE_CHUNK] = chunks > 0 ? 1 : 0;
     this.i32[GLOBAL.FREE_CHUNKS] = chunks;
   }
@@ -133,7 +135,7 @@ export class Store {
     return this.#slotBase + slot * SLOT_WORDS;
   }
 
-  #chunkWord(chunk: number): number {
+  chunkWord(chunk: number): number {
     return (this.layout.chunks + chunk * CHUNK_BYTES) >> 2;
   }
 
@@ -324,6 +326,7 @@ export class Store {
     const i32 = this.i32;
     const slot = i32[GLOBAL.FREE_SLOT]! - 1;
     const w = this.slotWord(slot);
+    this.beginSlotChange(slot); // the caller ends the change once the entry is filled and linked
     i32[GLOBAL.FREE_SLOT] = i32[w + SLOT.NEXT]!;
     i32[w + SLOT.NEXT] = 0;
     i32[w + SLOT.FLAGS] = FLAG_LIVE;
@@ -349,6 +352,22 @@ export class Store {
     i32[w + SLOT.NEXT] = i32[GLOBAL.FREE_SLOT]!;
     i32[GLOBAL.FREE_SLOT] = slot + 1;
     Atomics.sub(i32, GLOBAL.SIZE, 1);
+    this.endSlotChange(slot);
+  }
+
+  /**
+   * Marks a slot as being changed by this thread (layout.ts SLOT.IN_FLUX holds its tag, so
+   * recovery drops only what the dead thread was changing). A plain store is enough: only the
+   * holder of the slot's stripe mutex writes the word, and crash recovery reads it only after
+   * taking over that mutex from the dead holder (the CAS orders it after every store the dead
+   * thread made).
+   */
+  beginSlotChange(slot: number): void {
+    this.i32[this.slotWord(slot) + SLOT.IN_FLUX] = SELF_TAG;
+  }
+
+  endSlotChange(slot: number): void {
+    this.i32[this.slotWord(slot) + SLOT.IN_FLUX] = 0;
   }
 
   /** Takes `count` chunks (structure mutex held; the byte budget guarantees they exist). Returns the first + 1. */
@@ -358,9 +377,9 @@ export class Store {
     if (i32[GLOBAL.FREE_CHUNKS]! < count) throw new Error(`sabre: chunk pool exhausted (${i32[GLOBAL.FREE_CHUNKS]} free, ${count} needed): an internal invariant is broken`);
     const head = i32[GLOBAL.FREE_CHUNK]!;
     let last = head - 1;
-    for (let i = 1; i < count; i++) last = i32[this.#chunkWord(last)]! - 1;
-    i32[GLOBAL.FREE_CHUNK] = i32[this.#chunkWord(last)]!;
-    i32[this.#chunkWord(last)] = 0;
+    for (let i = 1; i < count; i++) last = i32[this.chunkWord(last)]! - 1;
+    i32[GLOBAL.FREE_CHUNK] = i32[this.chunkWord(last)]!;
+    i32[this.chunkWord(last)] = 0;
     i32[GLOBAL.FREE_CHUNKS]! -= count;
     return head;
   }
@@ -371,11 +390,11 @@ export class Store {
     const i32 = this.i32;
     let count = 1;
     let last = head - 1;
-    for (let next = i32[this.#chunkWord(last)]!; next !== 0; next = i32[this.#chunkWord(last)]!) {
+    for (let next = i32[this.chunkWord(last)]!; next !== 0; next = i32[this.chunkWord(last)]!) {
       last = next - 1;
       count++;
     }
-    i32[this.#chunkWord(last)] = i32[GLOBAL.FREE_CHUNK]!;
+    i32[this.chunkWord(last)] = i32[GLOBAL.FREE_CHUNK]!;
     i32[GLOBAL.FREE_CHUNK] = head;
     i32[GLOBAL.FREE_CHUNKS]! += count;
   }
@@ -422,19 +441,21 @@ export class Store {
   /** Rewrites the value of `slot` in its current chain (same chunk count, not larger); the key stays. Stripe write section open. */
   overwrite(slot: number, keyLength: number, tag: number, value: Uint8Array, expiry: number): void {
     const w = this.slotWord(slot);
-    const delta = value.length - this.i32[w + SLOT.VALUE_LEN]!;
-    this.i32[w + SLOT.VALUE_LEN] = value.length;
+    this.beginSlotChange(slot);
     this.i32[w + SLOT.TAG] = tag;
     this.setExpiry(slot, expiry);
+    faultPoint('put:in-place');
     this.writeAt(slot, keyLength, value);
-    // The byte counter's line is shared by every writer: leave it alone when nothing changed.
-    if (delta !== 0) this.addBytes(delta);
+    this.endSlotChange(slot);
   }
 
-  /** Whether the value can be rewritten in place: same chunk count and no more bytes (growth needs the structure mutex for the byte bound). */
-  fitsInPlace(slot: number, keyLength: number, valueLength: number): boolean {
-    const w = this.slotWord(slot);
-    return this.i32[w + SLOT.CHUNKS] === chunksFor(keyLength + valueLength) && valueLength <= this.i32[w + SLOT.VALUE_LEN]!;
+  /**
+   * Whether the value can be rewritten in place: the same length. Any change of length goes
+   * through the structure mutex, so the byte counter changes only under it: crash recovery,
+   * which holds that mutex, can then recount it exactly while other stripes keep working.
+   */
+  fitsInPlace(slot: number, valueLength: number): boolean {
+    return valueLength === this.i32[this.slotWord(slot) + SLOT.VALUE_LEN]!;
   }
 
   /** Links a filled slot at the head of its bucket chain (stripe write section open). */
@@ -522,6 +543,7 @@ export class Store {
         if (this.shape.lruPolicy && i32[GLOBAL.LIST_HEAD] !== link) {
           this.#unlinkFromQueue(slot);
           this.#pushNewest(slot);
+          i32[w + SLOT.INSERTED] = ++i32[GLOBAL.INSERTS]!; // keeps the queue ordered by INSERTED
         }
       }
       link = next;
@@ -593,7 +615,7 @@ export class Store {
       const w = this.slotWord(slot);
       bytes += i32[w + SLOT.KEY_LEN]! + i32[w + SLOT.VALUE_LEN]!;
       let count = 0;
-      for (let link = i32[w + SLOT.CHUNK]!; link !== 0 && count <= chunks; link = i32[this.#chunkWord(link - 1)]!, count++) {
+      for (let link = i32[w + SLOT.CHUNK]!; link !== 0 && count <= chunks; link = i32[this.chunkWord(link - 1)]!, count++) {
         if (link - 1 >= chunks || used[link - 1] === 1) {
           problems.push(`slot ${slot}: chunk ${link - 1} out of range or shared`);
           break;
@@ -604,7 +626,7 @@ export class Store {
       if (count * CHUNK_PAYLOAD < i32[w + SLOT.KEY_LEN]! + i32[w + SLOT.VALUE_LEN]!) problems.push(`slot ${slot}: its chain is too short for its bytes`);
     }
     let freeChunks = 0;
-    for (let link = i32[GLOBAL.FREE_CHUNK]!; link !== 0 && freeChunks <= chunks; link = i32[this.#chunkWord(link - 1)]!) {
+    for (let link = i32[GLOBAL.FREE_CHUNK]!; link !== 0 && freeChunks <= chunks; link = i32[this.chunkWord(link - 1)]!) {
       if (used[link - 1] === 1) problems.push(`chunk ${link - 1} is both free and used`);
       freeChunks++;
     }

@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Piscina } from 'piscina';
-import { SharedCache, setAdmission, shedEntries } from '../cache/shared-cache.js';
+import { type CacheRecovery, SharedCache, recoverFromDeadThread, setAdmission, shedEntries } from '../cache/shared-cache.js';
 import { IllegalStateError, InvalidArgumentError, MemoryLimitError, TimeoutError } from '../errors.js';
 import { describeValue } from '../shared/validate.js';
 import { type WorkerControl, type WorkerSetup, controlChannelName, helloChannelName } from './control.js';
@@ -36,13 +36,18 @@ export interface RunOptions {
 
 type Remote = Comlink.Remote<WorkerControl>;
 
-/** Emitted as `'recovered'` when a named lock held by a dead worker was released. */
+/**
+ * Emitted as `'recovered'` when a worker died holding a lock: a named Mutex or RwLock (released),
+ * or the shared cache's locks (taken over, the cache repaired, released; see `cache`).
+ */
 export interface RecoveryEvent {
   /** The dead worker's threadId. */
   readonly threadId: number;
-  /** The named primitive's name. */
+  /** The named primitive's name, or 'cache'. */
   readonly name: string;
-  readonly kind: 'mutex' | 'rwlock';
+  readonly kind: 'mutex' | 'rwlock' | 'cache';
+  /** For the cache: how many of its locks the worker held, and the entries it was changing, dropped. */
+  readonly cache?: CacheRecovery;
 }
 
 /** What a control method answers. */
@@ -96,7 +101,13 @@ export class SabrePool extends EventEmitter {
       atomics: 'disabled',
       workerData: { sabre: setup },
     });
-    this.#piscina.on('workerDestroy', (worker: { id?: number; threadId?: number }) => this.#forget(worker.threadId ?? worker.id ?? -1));
+    // Recovery must wait until the thread has really stopped: piscina's 'workerDestroy' fires as
+    // soon as it asks for termination, when the thread may still be running inside a critical
+    // section. The Worker's own 'exit' event comes after its last instruction.
+    this.#piscina.on('workerCreate', (created: { id: number }) => {
+      const threadId = created.id; // read now: a stopped Worker's threadId reads -1
+      this.#piscina.threads.find((w) => w.threadId === threadId)?.once('exit', () => this.#forget(threadId));
+    });
     this.#signals = config.signals;
     if (this.#signals) closeOnSignals(this);
     this.#rejectAtLimit = config.memory?.onLimit !== 'evict';
@@ -223,10 +234,13 @@ export class SabrePool extends EventEmitter {
   }
 
   /**
-   * A worker is gone (finished, crashed or terminated): release every named lock it held. The
-   * lock word names its holder, so this is exact; it runs as soon as piscina reports the exit.
+   * A worker is gone (finished, crashed or terminated): repair the cache if it died inside a
+   * cache mutation, and release every named lock it held. Lock words name their holder, so this
+   * is exact; it runs as soon as the thread's exit is reported.
    */
   #forget(threadId: number): void {
+    const repaired = this.cache?.[recoverFromDeadThread](threadId);
+    if (repaired) this.emit('recovered', { threadId, name: 'cache', kind: 'cache', cache: repaired } satisfies RecoveryEvent);
     for (const [name, primitive] of Object.entries(this.primitives)) {
       if ((primitive instanceof Mutex || primitive instanceof RwLock) && primitive[releaseForDeadHolder](threadId)) {
         const event: RecoveryEvent = { threadId, name, kind: primitive instanceof Mutex ? 'mutex' : 'rwlock' };

@@ -34,6 +34,13 @@ export interface Holder {
  */
 export const releaseForDeadHolder: unique symbol = Symbol('sabre.releaseForDeadHolder');
 
+/**
+ * Package-internal: take over, as the calling thread, a lock whose holder thread has died, so
+ * that the caller can repair what the lock guards before anyone else sees it (the cache's crash
+ * recovery does). Counted as a holder death like a release.
+ */
+export const adoptFromDeadHolder: unique symbol = Symbol('sabre.adoptFromDeadHolder');
+
 /** How one kind of lock word reads and releases a hold (see {@link releaseDeadHold}). */
 export interface DeadHoldRelease {
   /** Whether the lock word names `tag` as its (write) holder. */

@@ -32,7 +32,7 @@ import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, define
 import { OWNER_MASK, SELF_TAG, assertMayBlock, threadIdOfTag } from './thread.js';
 import { type AsyncWaitOptions, checkAsyncOptions, deadlineAfter } from './validate.js';
 import { type ParkSteps, SPIN_LIMIT, isGiveUp, parkAsync, parkBlocking } from './wait.js';
-import { type Holder, releaseDeadHold, releaseForDeadHolder, stampEpoch } from './holder.js';
+import { type Holder, adoptFromDeadHolder, releaseDeadHold, releaseForDeadHolder, stampEpoch } from './holder.js';
 
 const STATE = 1;
 const EPOCH = 2;
@@ -194,6 +194,20 @@ export class Mutex extends SharedPrimitive<'sabre/mutex'> {
         if ((state & WAITERS) !== 0) Atomics.notify(this.words, STATE, 1);
       },
     });
+  }
+
+  /**
+   * See {@link adoptFromDeadHolder}: if `threadId` holds the lock, this thread becomes its holder
+   * (WAITERS kept, so its unlock wakes whoever queued meanwhile). True if it did.
+   */
+  [adoptFromDeadHolder](threadId: number): boolean {
+    const adopted = releaseDeadHold(this.words, STATE, DEATHS, threadId, {
+      heldBy: (state, tag) => (state & OWNER_MASK) === tag,
+      released: (state) => SELF_TAG | (state & WAITERS),
+      wake: () => {},
+    });
+    if (adopted) this.#stampEpoch();
+    return adopted;
   }
 
   #stampEpoch(): void {

@@ -3,9 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import { type Barrier, type Latch, type Mutex, type RwLock, RwLock as RwLockClass } from '../../src/index.js';
 import { cache, primitives, workerData } from '../../src/pool/worker.js';
+import { type FaultPoint, armFaultPoint } from '../../src/cache/fault-points.js';
 
 interface Job {
-  op: 'writeThenReadAll' | 'get' | 'sleep' | 'spin' | 'threadId' | 'workerData' | 'hold' | 'lockAndHang';
+  op: 'writeThenReadAll' | 'get' | 'sleep' | 'spin' | 'threadId' | 'workerData' | 'hold' | 'lockAndHang' | 'churn' | 'crashAt';
+  point?: FaultPoint;
+  action?: 'set' | 'setNew' | 'delete' | 'clear';
   ms?: number;
   key?: string;
   mb?: number;
@@ -41,6 +44,31 @@ export default async function task(job: Job): Promise<unknown> {
       else (lock as Mutex).lock();
       (primitives[job.latch!] as Latch).countDown();
       for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_000);
+    }
+    case 'churn': {
+      // Write, rewrite, read and delete this thread's own keys until the main thread sets 'stop'.
+      // Every value names its key, so a torn or misplaced value is caught here.
+      (primitives.churning as Latch).countDown();
+      let ops = 0;
+      for (let n = 0; !cache!.has('stop'); n++, ops++) {
+        const key = `churn:${threadId}:${n % 40}`;
+        if (n % 7 === 3) cache!.delete(key);
+        else cache!.set(key, { key, n, pad: 'x'.repeat(n % 90) });
+        const read = cache!.get(key) as { key: string } | undefined;
+        if (read !== undefined && read.key !== key) throw new Error(`read ${JSON.stringify(read)} under ${key}`);
+      }
+      return ops;
+    }
+    case 'crashAt': {
+      // Arm a fault point, then do what reaches it: the thread exits there, holding its locks.
+      armFaultPoint(job.point!);
+      for (let n = 0; n < 1_000; n++) {
+        if (job.action === 'set') cache!.set('crash:key', 'new-value');
+        else if (job.action === 'setNew') cache!.set(`crash:new:${n}`, `new-value:${n}`);
+        else if (job.action === 'delete') cache!.delete('crash:key');
+        else cache!.clear();
+      }
+      return 'survived'; // the point was never reached: the test fails on this
     }
     case 'hold': {
       // Make `mb` MiB resident (filled, so every page is touched), say so, and keep it until this

@@ -1,0 +1,50 @@
+/**
+ * Fault points: named places in the cache's mutation path where a worker thread can be made to
+ * die on purpose, to prove that crash recovery (recovery.ts) leaves the cache consistent wherever
+ * a thread dies. A test arms one point in one worker (SABRE_FAULT_POINT=name[:n] in its
+ * environment, or {@link armFaultPoint}); the n-th time (default: first) that thread reaches the
+ * point it exits at once, holding whatever locks it holds there. Never armed in production: the
+ * cost is one comparison per point.
+ */
+import { isMainThread } from 'node:worker_threads';
+
+/** Every fault point, in the order a write meets them. */
+export const FAULT_POINTS = [
+  'write:locked', // stripe mutex held, write section open, nothing changed yet
+  'put:in-place', // an in-place rewrite half done (tag and expiry written, value not yet)
+  'put:structure', // structure mutex held too, before eviction
+  'evict:claimed', // a victim in another stripe claimed (its stripe mutex taken), not removed
+  'remove:unlinked', // a victim unlinked from its bucket, not yet freed
+  'put:allocated', // a new slot taken from the free list, not filled
+  'put:filled', // the entry filled, not linked into its bucket
+  'put:linked', // linked, the structure mutex not yet released
+  'delete:unlinked', // a deleted entry unlinked, not freed
+  'clear:halfway', // clear() with every lock held, half the entries removed
+] as const;
+
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+let armed: string | null = null;
+let hitsLeft = 0;
+
+/** Arms `point` in this thread: the `nth` time it is reached, the thread exits. Worker threads only. */
+export function armFaultPoint(point: FaultPoint, nth = 1): void {
+  if (isMainThread) throw new Error('fault points kill their thread: arm them in a worker only');
+  armed = point;
+  hitsLeft = nth;
+}
+
+const fromEnv = process.env.SABRE_FAULT_POINT;
+if (fromEnv !== undefined && fromEnv !== '' && !isMainThread) {
+  const [point, nth] = fromEnv.split(':');
+  if ((FAULT_POINTS as readonly string[]).includes(point!)) armFaultPoint(point as FaultPoint, nth === undefined ? 1 : Number(nth));
+}
+
+/** Exits this thread here if `point` is armed and due. */
+export function faultPoint(point: FaultPoint): void {
+  if (armed === point && --hitsLeft === 0) {
+    // process.exit() in a worker stops its JavaScript at once: no finally block runs, so every
+    // lock held here stays held, exactly as if the thread had crashed.
+    process.exit(86);
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Crash recovery: repairs a SharedCache after a thread died holding some of its locks.
+ *
+ * What a dead thread can leave behind, and why rebuilding is exact:
+ *
+ * - A thread changes an entry's record or chunks only while it holds the entry's stripe mutex,
+ *   and marks the slot with its tag in SLOT.IN_FLUX (layout.ts) for the whole change: allocation,
+ *   filling, in-place rewrite, removal. So the slots the dead thread was changing are exactly the
+ *   slots that carry its tag. They are dropped: an interrupted write is rolled back to absent
+ *   (never half-applied) and an interrupted removal is completed. Each dropped entry is counted as
+ *   a 'recovery' eviction, so no loss is silent.
+ * - Everything shared between stripes (free lists, eviction queue, size and byte counters) is
+ *   written only under the structure mutex. Chunk chains and the LIVE flag change only under it
+ *   too (an in-place rewrite keeps the value's length and chain). Recovery holds that mutex, so
+ *   it can rebuild all of these from the live records while threads that hold other stripes go
+ *   on rewriting values in place: nothing it reads can change under it.
+ * - Bucket chains change only under their stripe's mutex (and the structure mutex). Recovery
+ *   rebuilds the chains of the stripes the dead thread held; every other chain is intact.
+ *
+ * The caller (SharedCache) holds the structure mutex and has adopted every stripe mutex the dead
+ * thread held. It never waits for a live thread while holding them (structure holders only
+ * tryLock stripes), so recovery cannot deadlock.
+ */
+import { Counter } from './stats.js';
+import { FLAG_LIVE, GLOBAL, SLOT, STRIPE } from './layout.js';
+import type { Store } from './store.js';
+
+/** What one recovery did. */
+export interface RepairSummary {
+  /** Entries the dead thread was changing, dropped (counted as 'recovery' evictions). */
+  readonly droppedEntries: number;
+}
+
+/**
+ * Rebuilds the shared structures after the death of the thread tagged `deadTag`. The caller
+ * holds the structure mutex and every stripe in `deadStripes` (their write sections may be open).
+ */
+export function repairAfterDeath(store: Store, deadTag: number, deadStripes: readonly number[]): RepairSummary {
+  openWriteSections(store, deadStripes);
+  const droppedEntries = dropSlotsInFlux(store, deadTag);
+  const live = liveSlots(store);
+  relinkBuckets(store, deadStripes, live);
+  relinkQueue(store, live);
+  relinkFreeSlots(store);
+  relinkFreeChunks(store, live);
+  closeWriteSections(store, deadStripes);
+  return { droppedEntries };
+}
+
+/** Resets every slot the dead thread was changing to free. Returns how many held an entry. */
+function dropSlotsInFlux(store: Store, deadTag: number): number {
+  const i32 = store.i32;
+  let dropped = 0;
+  for (let slot = 0; slot < store.shape.maxEntries; slot++) {
+    const w = store.slotWord(slot);
+    if (i32[w + SLOT.IN_FLUX] !== deadTag) continue;
+    if ((i32[w + SLOT.FLAGS]! & FLAG_LIVE) !== 0) {
+      dropped++;
+      store.stats.bump(Counter.evictedRecovery);
+    }
+    // Readers may set VISITED concurrently (Atomics.or): an atomic store so no bit is half-seen.
+    Atomics.store(i32, w + SLOT.FLAGS, 0);
+    i32[w + SLOT.KEY_LEN] = 0;
+    i32[w + SLOT.VALUE_LEN] = 0;
+    i32[w + SLOT.CHUNK] = 0;
+    i32[w + SLOT.CHUNKS] = 0;
+    i32[w + SLOT.GENERATION]!++;
+    i32[w + SLOT.IN_FLUX] = 0;
+  }
+  return dropped;
+}
+
+function liveSlots(store: Store): number[] {
+  const live: number[] = [];
+  for (let slot = 0; slot < store.shape.maxEntries; slot++) {
+    if ((store.i32[store.slotWord(slot) + SLOT.FLAGS]! & FLAG_LIVE) !== 0) live.push(slot);
+  }
+  return live;
+}
+
+/** Empties the buckets of the dead thread's stripes and links their live entries back in. */
+function relinkBuckets(store: Store, deadStripes: readonly number[], live: readonly number[]): void {
+  const i32 = store.i32;
+  const dead = new Set(deadStripes);
+  for (let bucket = 0; bucket < store.shape.buckets; bucket++) {
+    if (dead.has(store.stripeOf(bucket))) i32[store.bucketWord(bucket)] = 0;
+  }
+  for (const slot of live) {
+    const bucket = store.bucketOfSlot(slot);
+    if (!dead.has(store.stripeOf(bucket))) continue;
+    i32[store.slotWord(slot) + SLOT.NEXT] = i32[store.bucketWord(bucket)]!;
+    i32[store.bucketWord(bucket)] = slot + 1;
+  }
+}
+
+/** The eviction queue, oldest first by insertion number (CLOCK renumbers a second chance, so this keeps its order too). */
+function relinkQueue(store: Store, live: readonly number[]): void {
+  const i32 = store.i32;
+  const order = [...live].sort((a, b) => i32[store.slotWord(a) + SLOT.INSERTED]! - i32[store.slotWord(b) + SLOT.INSERTED]!);
+  let older = 0;
+  for (const slot of order) {
+    const w = store.slotWord(slot);
+    i32[w + SLOT.PREV] = older;
+    i32[w + SLOT.NEWER] = 0;
+    if (older !== 0) i32[store.slotWord(older - 1) + SLOT.NEWER] = slot + 1;
+    older = slot + 1;
+  }
+  i32[GLOBAL.LIST_TAIL] = order.length > 0 ? order[0]! + 1 : 0;
+  i32[GLOBAL.LIST_HEAD] = older;
+  i32[GLOBAL.HAND] = 0;
+  i32[GLOBAL.SWEEP] = 0;
+  Atomics.store(i32, GLOBAL.SIZE, order.length);
+}
+
+function relinkFreeSlots(store: Store): void {
+  const i32 = store.i32;
+  let head = 0;
+  for (let slot = store.shape.maxEntries - 1; slot >= 0; slot--) {
+    const w = store.slotWord(slot);
+    if ((i32[w + SLOT.FLAGS]! & FLAG_LIVE) !== 0) continue;
+    i32[w + SLOT.NEXT] = head;
+    head = slot + 1;
+  }
+  i32[GLOBAL.FREE_SLOT] = head;
+}
+
+/** Marks the chunks of live chains as used, puts every other chunk on the free list, and recounts the bytes. */
+function relinkFreeChunks(store: Store, live: readonly number[]): void {
+  const i32 = store.i32;
+  const chunks = store.shape.chunks;
+  const used = new Uint8Array(chunks);
+  let bytes = 0;
+  for (const slot of live) {
+    const w = store.slotWord(slot);
+    bytes += i32[w + SLOT.KEY_LEN]! + i32[w + SLOT.VALUE_LEN]!;
+    let link = i32[w + SLOT.CHUNK]!;
+    for (let n = 0; link !== 0 && n < i32[w + SLOT.CHUNKS]!; n++) {
+      used[link - 1] = 1;
+      link = i32[store.chunkWord(link - 1)]!;
+    }
+  }
+  let head = 0;
+  let free = 0;
+  for (let chunk = chunks - 1; chunk >= 0; chunk--) {
+    if (used[chunk] === 1) continue;
+    i32[store.chunkWord(chunk)] = head;
+    head = chunk + 1;
+    free++;
+  }
+  i32[GLOBAL.FREE_CHUNK] = head;
+  i32[GLOBAL.FREE_CHUNKS] = free;
+  Atomics.store(i32, GLOBAL.BYTES, bytes);
+}
+
+/**
+ * Makes sure the dead thread's stripes are in a write section (odd seqlock word) while they are
+ * repaired: it may have held a stripe without writing (a locked read, a snapshot), and lock-free
+ * readers must not trust what they read while the chains are relinked.
+ */
+function openWriteSections(store: Store, deadStripes: readonly number[]): void {
+  for (const stripe of deadStripes) {
+    const seq = store.seqWord(stripe);
+    // seq-cst RMW: orders the odd mark before every repair write.
+    if ((Atomics.load(store.i32, seq) & 1) === 0) Atomics.add(store.i32, seq, 1);
+  }
+}
+
+/**
+ * Closes the write sections and moves every one of its stripes' seqlock words
+ * on (to the next even value), so that a lock-free reader that started before the repair and a
+ * thread remembering a value read before it both look again. Then wakes getOrCompute waiters of
+ * those stripes: a flight marker they wait on may have been dropped.
+ */
+function closeWriteSections(store: Store, deadStripes: readonly number[]): void {
+  const i32 = store.i32;
+  for (const stripe of deadStripes) {
+    const seq = store.seqWord(stripe);
+    // seq-cst RMW (odd to even): every repair write above is ordered before the even mark.
+    Atomics.add(i32, seq, 1);
+    const flight = store.stripeWord(stripe, STRIPE.FLIGHT);
+    Atomics.add(i32, flight, 1);
+    Atomics.notify(i32, flight);
+  }
+}
