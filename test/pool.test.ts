@@ -256,6 +256,22 @@ describe('shutdown on signals', () => {
 });
 
 describe('a worker that dies inside a cache mutation', () => {
+  it('a getOrCompute flight of a terminated worker ends at once: a waiter computes instead of waiting out the lease', async () => {
+    const p = pool({ threads: 2, cache: { maxEntries: 16, maxBytes: 4096 }, primitives: { computing: { kind: 'latch', count: 1 } } });
+    const controller = new AbortController();
+    const dying = p.run({ op: 'computeAndHang', key: 'report', latch: 'computing' }, { signal: controller.signal }).catch((e: Error) => e.name);
+    await (p.primitives.computing as import('../src/index.js').Latch).waitAsync();
+    const recovered = new Promise<import('../src/pool/index.js').RecoveryEvent>((resolve) => p.on('recovered', resolve));
+    // The lease is an hour: only the coordinator ending the flight lets this waiter in.
+    const waiter = p.cache!.getOrCompute('report', () => 'computed by the waiter', { leaseMs: 3_600_000 });
+    controller.abort();
+    await expect(dying).resolves.toBe('AbortError');
+    await expect(recovered).resolves.toMatchObject({ name: 'cache', cache: { abandonedFlights: 1, droppedEntries: 0 } });
+    await expect(waiter).resolves.toBe('computed by the waiter');
+    expect(p.cache!.get('report')).toBe('computed by the waiter');
+    expect(p.cache![cacheModule.checkIntegrity]()).toEqual([]);
+  });
+
   type Point = (typeof FAULT_POINTS)[number];
   /** What the dying worker does to reach each point, and what must then be stored under 'crash:key'. */
   const cases: Record<Point, { action: 'set' | 'setNew' | 'delete' | 'clear'; after: 'old' | 'absent' | 'any' }> = {

@@ -68,6 +68,8 @@ export interface CacheRecovery {
   readonly structure: boolean;
   /** Entries it was changing, dropped (an interrupted write is rolled back, an interrupted removal completed). */
   readonly droppedEntries: number;
+  /** getOrCompute flights it was computing, ended so that a waiter computes at once instead of waiting out the lease. */
+  readonly abandonedFlights: number;
 }
 
 /** Called in the registering thread for each entry that thread's operations evicted. */
@@ -658,16 +660,47 @@ export class SharedCache {
     store.stripeLocks.forEach((lock, stripe) => {
       if (lock[adoptFromDeadHolder](threadId)) held.push(stripe);
     });
-    if (!heldStructure && held.length === 0) return null;
-    if (!heldStructure) structure[lockOnAnyThread]();
     let droppedEntries = 0;
-    try {
-      droppedEntries = repairAfterDeath(store, threadId + 1, held).droppedEntries;
-    } finally {
-      structure.unlock();
-      held.forEach((stripe) => (store.stripeLocks[stripe] as Mutex).unlock());
+    if (heldStructure || held.length > 0) {
+      if (!heldStructure) structure[lockOnAnyThread]();
+      try {
+        droppedEntries = repairAfterDeath(store, threadId + 1, held).droppedEntries;
+      } finally {
+        structure.unlock();
+        held.forEach((stripe) => (store.stripeLocks[stripe] as Mutex).unlock());
+      }
     }
-    return { threadId, stripes: held.length, structure: heldStructure, droppedEntries };
+    const abandonedFlights = this.#endFlightsOf(threadId + 1);
+    if (!heldStructure && held.length === 0 && abandonedFlights === 0) return null;
+    return { threadId, stripes: held.length, structure: heldStructure, droppedEntries, abandonedFlights };
+  }
+
+  /**
+   * Removes the flight markers owned by the thread tagged `owner` (which is dead) and wakes their
+   * waiters, who find no entry and start a new flight. Candidates are found without a lock, then
+   * checked again under their stripe's lock.
+   */
+  #endFlightsOf(owner: number): number {
+    const store = this.#store;
+    let ended = 0;
+    for (let slot = 0; slot < store.shape.maxEntries; slot++) {
+      if (!this.#isMarker(slot)) continue;
+      const stripe = store.stripeOf(store.bucketOfSlot(slot));
+      const lock = store.stripeLocks[stripe]!;
+      lock[lockOnAnyThread]();
+      store.beginWrite(stripe);
+      try {
+        const live = (store.i32[store.slotWord(slot) + SLOT.FLAGS]! & FLAG_LIVE) !== 0;
+        if (live && this.#isMarker(slot) && store.stripeOf(store.bucketOfSlot(slot)) === stripe && decodeMarker(store.copyEntry(slot)!.value).owner === owner) {
+          this.#removeOwn(slot);
+          ended++;
+        }
+      } finally {
+        store.endWrite(stripe);
+        lock.unlock();
+      }
+    }
+    return ended;
   }
 
   // ---- internals: keys, values, time ----------------------------------------------------------

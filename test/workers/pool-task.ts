@@ -6,7 +6,7 @@ import { cache, primitives, workerData } from '../../src/pool/worker.js';
 import { type FaultPoint, armFaultPoint } from '../../src/cache/fault-points.js';
 
 interface Job {
-  op: 'writeThenReadAll' | 'get' | 'sleep' | 'spin' | 'threadId' | 'workerData' | 'hold' | 'lockAndHang' | 'churn' | 'crashAt';
+  op: 'writeThenReadAll' | 'get' | 'sleep' | 'spin' | 'threadId' | 'workerData' | 'hold' | 'lockAndHang' | 'churn' | 'crashAt' | 'computeAndHang';
   point?: FaultPoint;
   action?: 'set' | 'setNew' | 'delete' | 'clear';
   ms?: number;
@@ -59,6 +59,12 @@ export default async function task(job: Job): Promise<unknown> {
       }
       return ops;
     }
+    case 'computeAndHang':
+      // Own a getOrCompute flight whose computation never ends; only termination ends it.
+      return cache!.getOrCompute(job.key!, () => {
+        (primitives[job.latch!] as Latch).countDown();
+        return new Promise(() => {});
+      }, { leaseMs: 3_600_000 });
     case 'crashAt': {
       // Arm a fault point, then do what reaches it: the thread exits there, holding its locks.
       armFaultPoint(job.point!);
