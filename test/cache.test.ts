@@ -322,6 +322,15 @@ describe('atomic operations', () => {
     expect(cache.compareAndSet('missing', 'x', 1)).toBe(false);
     expect(() => cache.compareAndSet('s', undefined, 1)).toThrow(InvalidArgumentError); // undefined is no storable value
   });
+
+  it('compareAndSet with an object read back from the cache succeeds (V8 serializes a read-back array differently; found by stress scenario D)', () => {
+    const cache = small();
+    cache.set('list', [{ seq: 1 }]);
+    const read = cache.get('list') as Array<{ seq: number }>;
+    expect(cache.compareAndSet('list', read, [...read, { seq: 2 }])).toBe(true);
+    expect(cache.compareAndSet('list', read, [])).toBe(false); // no longer the stored value
+    expect(cache.get('list')).toEqual([{ seq: 1 }, { seq: 2 }]);
+  });
 });
 
 describe('handles and bad input: typed errors, the cache unchanged', () => {

@@ -18,6 +18,7 @@
  * Short ASCII strings (the common key) skip TextEncoder/TextDecoder, whose call overhead
  * dominates below a few dozen characters.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
 import { InvalidArgumentError } from '../errors.js';
 import { describeValue } from '../shared/validate.js';
@@ -169,9 +170,11 @@ export function decodeValue(tag: number, bytes: Uint8Array): unknown {
 
 /** Whether two encoded values are the same value (compare-and-set compares encodings). */
 export function sameEncoding(tag: number, bytes: Uint8Array, other: Encoded): boolean {
-  if (tag !== other.tag || bytes.length !== other.bytes.length) return false;
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== other.bytes[i]) return false;
-  return true;
+  if (tag !== other.tag) return false;
+  if (bytes.length === other.bytes.length && bytes.every((b, i) => b === other.bytes[i])) return true;
+  // V8's serialization is not canonical: an array read back from the cache (dense when stored)
+  // serializes differently from the literal it came from. Equal structured clones are equal values.
+  return tag === Tag.CLONE && isDeepStrictEqual(deserialize(bytes), deserialize(other.bytes));
 }
 
 /**

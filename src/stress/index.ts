@@ -1,0 +1,13 @@
+/**
+ * `sabre/stress`: write stress scenarios (actors on real worker threads, an arbiter, graded
+ * outcomes), run them, check histories for linearizability, and write reports.
+ */
+export { defineScenario, gradeOf, type Grade, type OutcomeSpec, type Params, type Scenario, type TrialContext, type Variant } from './scenario.js';
+export { runSuite, runVariant, type Progress, type RunOptions, type ScenarioEntry } from './runner.js';
+export type { Verdict, OutcomeCount, SampleSummary } from './verdict.js';
+export { HistoryLog, Op, ABSENT, type Operation, type OpCode } from './history.js';
+export { checkLinearizable, type LinearizabilityResult } from './linearizability.js';
+export { SeededScheduler } from './scheduler.js';
+export { NaiveCache } from './naive-cache.js';
+export { SCENARIOS, builtInEntries } from './scenarios/index.js';
+export { decodeToken, encodeToken, type ReplayToken } from './token.js';

@@ -1,0 +1,36 @@
+/** Small helpers shared by the built-in scenarios. */
+import { checkIntegrity, type SharedCache } from '../../cache/shared-cache.js';
+import type { TrialContext } from '../scenario.js';
+
+/** How many of `total` items actor `actor` of `actors` takes (the first ones take one more). */
+export function shareOf(total: number, actors: number, actor: number): number {
+  return Math.floor(total / actors) + (actor < total % actors ? 1 : 0);
+}
+
+/** The index of this actor's first item when `total` items are dealt out by {@link shareOf}. */
+export function firstOf(total: number, actors: number, actor: number): number {
+  let first = 0;
+  for (let a = 0; a < actor; a++) first += shareOf(total, actors, a);
+  return first;
+}
+
+/** The pool's cache; a scenario that declares `cache()` always has one. */
+export function cacheOf(ctx: TrialContext<never, unknown> | TrialContext): SharedCache {
+  if (!ctx.cache) throw new Error('this scenario needs the pool cache (declare cache())');
+  return ctx.cache;
+}
+
+/** The cache's own consistency check (every structure against every other), as an outcome fragment. */
+export function integrityOf(cache: SharedCache): string | undefined {
+  const problems = cache[checkIntegrity]();
+  return problems.length === 0 ? undefined : `inconsistent cache: ${problems[0]}`;
+}
+
+/** Raises the shared word `index` to at least `value` (a CAS loop: several threads may report). */
+export function raiseTo(words: Int32Array, index: number, value: number): void {
+  for (let seen = Atomics.load(words, index); value > seen; ) {
+    const previous = Atomics.compareExchange(words, index, seen, value);
+    if (previous === seen) return;
+    seen = previous;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The worker side of a run: one task runs one stride of trials for one actor (or runs the
+ * monitor until told to stop). Actors meet at a shared Barrier twice per trial (module comment
+ * of scenario.ts); actor 0 also runs the arbiter and the reset, and counts the outcomes.
+ */
+import { pathToFileURL } from 'node:url';
+import { Barrier, type BarrierHandle } from '../shared/barrier.js';
+import { cache } from '../pool/worker.js';
+import { HistoryLog, type HistoryLogHandle } from './history.js';
+import { delayPoint, mixSeed, seededRandom } from './random.js';
+import { type Params, type Scenario, type TrialContext, type Variant, gradeOf } from './scenario.js';
+import { SeededScheduler } from './scheduler.js';
+
+/** What the runner sends for one stride. */
+export interface StrideTask {
+  readonly role: 'actor' | 'monitor';
+  /** The module that exports the scenario (a file: URL or path). */
+  readonly module: string;
+  readonly scenario: string;
+  readonly variant: Variant;
+  readonly params: Params;
+  readonly shared: unknown;
+  readonly actor: number;
+  readonly actors: number;
+  readonly firstTrial: number;
+  readonly trials: number;
+  readonly seed: number;
+  readonly barrier: BarrierHandle;
+  readonly history: HistoryLogHandle;
+  readonly monitorWords: SharedArrayBuffer;
+  /** Word 0: the monitor runs while it is 0. Word 1: the start line's arrival count (see startLine). */
+  readonly stop: SharedArrayBuffer;
+}
+
+/** What a stride reports (actor 0 carries the outcomes; every thread its samples). */
+export interface StrideResult {
+  readonly outcomes: Array<[string, number]>;
+  readonly firstForbiddenTrial: number | null;
+  readonly samples: Array<[string, number[]]>;
+}
+
+/** How long an actor waits at a barrier for the others before the run is declared broken. */
+const BARRIER_TIMEOUT_MS = 120_000;
+
+/** Spins at the start line before giving up on the stragglers (a bound: 20 actors on 2 cores cannot all spin at once). */
+const START_SPINS = 200_000;
+
+/**
+ * The start line: after the barrier, every actor counts itself in and spins until all have. A
+ * barrier wakes its parties one futex wake-up after another (tens of microseconds apart on this
+ * kind of machine, longer than a whole trial), so actors released by it alone would run one after
+ * the other and never collide. Spinning threads are all running, so they leave the line within
+ * nanoseconds of each other (jcstress starts its actors the same way).
+ */
+function startLine(words: Int32Array, actors: number, trial: number): void {
+  const everyone = actors * (trial + 1);
+  Atomics.add(words, 1, 1);
+  for (let spins = 0; spins < START_SPINS && Atomics.load(words, 1) < everyone; spins++);
+}
+
+const loaded = new Map<string, Scenario>();
+
+/** Finds scenario `id` among the exports of `module` (single scenarios or arrays of them). */
+export async function loadScenario(module: string, id: string): Promise<Scenario> {
+  const cacheKey = `${module}#${id}`;
+  const known = loaded.get(cacheKey);
+  if (known) return known;
+  const url = module.startsWith('file:') ? module : pathToFileURL(module).href;
+  const exports = (await import(url)) as Record<string, unknown>;
+  const candidates = Object.values(exports).flatMap((value) => (Array.isArray(value) ? value : [value]));
+  const found = candidates.find((value): value is Scenario => typeof value === 'object' && value !== null && (value as Scenario).id === id && typeof (value as Scenario).actor === 'function');
+  if (!found) throw new Error(`scenario ${id} is not exported by ${module}`);
+  loaded.set(cacheKey, found);
+  return found;
+}
+
+function contextFor(task: StrideTask, scenario: Scenario, samples: Map<string, number[]>): TrialContext & { trial: number } {
+  const random = seededRandom(mixSeed(task.seed, task.actor, task.firstTrial));
+  return {
+    params: task.params,
+    variant: task.variant,
+    shared: task.shared,
+    cache,
+    actor: task.actor,
+    actors: task.actors,
+    trial: task.firstTrial,
+    random,
+    point: () => delayPoint(random),
+    sample(name, value) {
+      let list = samples.get(name);
+      if (!list) samples.set(name, (list = []));
+      list.push(value);
+    },
+    history: HistoryLog.attach(task.history, task.actor),
+    scheduler: new SeededScheduler(mixSeed(task.seed, task.actor, task.firstTrial, 'scheduler')),
+    monitorWords: new Int32Array(task.monitorWords),
+    local: {},
+  } satisfies TrialContext & { trial: number };
+}
+
+/** The task function of the stress pool's workers. */
+export default async function runStride(task: StrideTask): Promise<StrideResult> {
+  const scenario = await loadScenario(task.module, task.scenario);
+  const samples = new Map<string, number[]>();
+  const ctx = contextFor(task, scenario, samples);
+  await scenario.prepare?.(ctx);
+  if (task.role === 'monitor') {
+    const stop = new Int32Array(task.stop);
+    while (Atomics.load(stop, 0) === 0) scenario.monitor!(ctx);
+    return { outcomes: [], firstForbiddenTrial: null, samples: [...samples] };
+  }
+  const barrier = Barrier.attach(task.barrier);
+  const startWords = new Int32Array(task.stop);
+  const counts = new Map<string, number>();
+  let firstForbiddenTrial: number | null = null;
+  try {
+    for (let n = 0; n < task.trials; n++) {
+      ctx.trial = task.firstTrial + n;
+      ctx.scheduler.reseed(mixSeed(task.seed, task.actor, ctx.trial, 'scheduler'));
+      barrier.arriveAndWait(BARRIER_TIMEOUT_MS); // line up: every actor starts the trial together
+      startLine(startWords, task.actors, ctx.trial);
+      await scenario.actor(ctx);
+      barrier.arriveAndWait(BARRIER_TIMEOUT_MS); // every actor is done
+      if (task.actor !== 0) continue;
+      const outcome = await scenario.arbiter(ctx);
+      counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+      if (firstForbiddenTrial === null && gradeOf(scenario.outcomes, outcome) === 'FORBIDDEN') firstForbiddenTrial = ctx.trial;
+      ctx.history.clear();
+      scenario.reset?.(ctx);
+    }
+  } catch (error) {
+    // Let the other actors out of the barrier at once instead of after its timeout.
+    if (!barrier.isBroken) barrier.reset();
+    throw error;
+  } finally {
+    await scenario.finish?.(ctx);
+  }
+  return { outcomes: [...counts], firstForbiddenTrial, samples: [...samples] };
+}

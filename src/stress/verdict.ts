@@ -1,0 +1,90 @@
+/**
+ * From trial outcomes to a verdict: the histogram of outcomes with their grades, and what it
+ * means for each variant. An unsafe variant passes when it reproduced its race (at least one
+ * FORBIDDEN outcome); a safe variant passes when it showed none, and then the run bounds the
+ * forbidden rate: with 0 of N trials, the 95 % upper bound is 3/N (the rule of three).
+ */
+import { type Grade, type OutcomeSpec, type Variant, gradeOf } from './scenario.js';
+
+export interface OutcomeCount {
+  readonly outcome: string;
+  readonly grade: Grade;
+  readonly count: number;
+  readonly description: string;
+}
+
+/** Percentiles of one named measurement. */
+export interface SampleSummary {
+  readonly name: string;
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+}
+
+export interface Verdict {
+  readonly scenario: string;
+  readonly name: string;
+  readonly title: string;
+  readonly audit: string;
+  readonly variant: Variant;
+  readonly description: string;
+  readonly passed: boolean;
+  /** One line: why it passed or failed. */
+  readonly summary: string;
+  readonly trials: number;
+  readonly forbidden: number;
+  readonly histogram: readonly OutcomeCount[];
+  /** ms from the start of the variant's run to the end of the stride with the first FORBIDDEN outcome. */
+  readonly timeToFirstMs: number | null;
+  /** The trial number of the first FORBIDDEN outcome. */
+  readonly firstForbiddenTrial: number | null;
+  /** For a clean run: the 95 % upper bound of the forbidden rate (3/N). */
+  readonly forbiddenRateUpperBound: number | null;
+  readonly elapsedMs: number;
+  readonly samples: readonly SampleSummary[];
+  readonly params: Readonly<Record<string, number>>;
+  readonly seed: number;
+  /** Replays this run (`sabre stress --replay TOKEN`). */
+  readonly replay: string;
+  /** Set when the run itself broke (a crash, not an outcome). */
+  readonly error?: string;
+}
+
+/** Counts, graded and described, most frequent first. */
+export function histogramOf(counts: ReadonlyMap<string, number>, outcomes: readonly OutcomeSpec[]): OutcomeCount[] {
+  return [...counts]
+    .map(([outcome, count]) => {
+      const spec = outcomes.find((o) => (typeof o.id === 'string' ? o.id === outcome : o.id.test(outcome)));
+      return { outcome, count, grade: gradeOf(outcomes, outcome), description: spec?.description ?? 'matches no declared outcome' };
+    })
+    .sort((a, b) => b.count - a.count || a.outcome.localeCompare(b.outcome));
+}
+
+/** Whether a variant passed, and the one-line reason. */
+export function judge(variant: Variant, trials: number, forbidden: number, error?: string): { passed: boolean; summary: string } {
+  if (error !== undefined) return { passed: false, summary: `the run failed: ${error}` };
+  if (trials === 0) return { passed: false, summary: 'no trial completed within the budget' };
+  if (variant === 'unsafe') {
+    return forbidden > 0
+      ? { passed: true, summary: `reproduced: ${forbidden} forbidden of ${trials} trials` }
+      : { passed: false, summary: `did not reproduce in ${trials} trials` };
+  }
+  return forbidden === 0
+    ? { passed: true, summary: `no forbidden outcome in ${trials} trials (rate < ${formatRate(3 / trials)} at 95 %)` }
+    : { passed: false, summary: `${forbidden} forbidden outcomes in ${trials} trials` };
+}
+
+export function formatRate(rate: number): string {
+  return rate >= 0.001 ? `${(rate * 100).toPrecision(2)} %` : rate.toExponential(1);
+}
+
+/** p50/p99/p999/max of each named sample set. */
+export function summarize(samples: ReadonlyMap<string, number[]>): SampleSummary[] {
+  return [...samples].map(([name, values]) => {
+    const sorted = Float64Array.from(values).sort();
+    const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+    return { name, count: sorted.length, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: sorted[sorted.length - 1] ?? Number.NaN };
+  });
+}
