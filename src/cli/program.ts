@@ -1,12 +1,16 @@
 /**
- * The `sabre` command line, as a commander program (main.ts runs it). Commands arrive with the features they drive (stress, bench); for
- * now it reports its version and the shared-memory facts of the machine it runs on.
+ * The `sabre` command line, as a commander program (main.ts runs it): `stress` (stress-command.ts)
+ * and `info`, the shared-memory facts of the machine it runs on.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { Command } from 'commander';
+import { addStressCommand } from './stress-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string; description: string };
+
+/** sabre's version (from package.json). */
+export const version = pkg.version;
 
 /** Builds the CLI; exported so tests can drive it without spawning a process. */
 export function buildCli(): Command {
@@ -26,6 +30,7 @@ export function buildCli(): Command {
       else for (const [name, value] of Object.entries(facts)) console.log(`${name.padEnd(22)} ${String(value)}`);
     });
 
+  addStressCommand(program);
   return program;
 }
 

@@ -23,6 +23,8 @@ export interface PoolOptions {
   taskTimeoutMs?: number;
   /** Close the pool on SIGINT and SIGTERM, then exit with code 0 (a second signal forces the exit). Default: true. */
   signals?: boolean;
+  /** How long close() (and a signal) lets running tasks finish before terminating their workers, in ms. Default: 10,000. */
+  shutdownDeadlineMs?: number;
   /** Data every worker receives (`workerData` from 'sabre/worker'); structured-clonable. */
   workerData?: unknown;
   /** The memory guard: watch the process's resident memory against a limit. Default: off. */
@@ -48,6 +50,7 @@ export interface PoolConfig {
   readonly cache: SharedCacheOptions | undefined;
   readonly primitives: Record<string, PrimitiveSpec>;
   readonly taskTimeoutMs: number | undefined;
+  readonly shutdownDeadlineMs: number;
   readonly signals: boolean;
   readonly workerData: unknown;
   readonly memory: { limitBytes: number; warnRatio: number; onLimit: 'reject' | 'evict'; intervalMs: number } | undefined;
@@ -89,6 +92,10 @@ export function checkPoolOptions(options: unknown, cores: number): PoolConfig {
   if (taskTimeoutMs !== undefined && (typeof taskTimeoutMs !== 'number' || !(taskTimeoutMs > 0))) {
     throw new InvalidArgumentError(`taskTimeoutMs must be a number > 0, got ${describeValue(taskTimeoutMs)}`);
   }
+  const shutdownDeadlineMs = o.shutdownDeadlineMs ?? 10_000;
+  if (typeof shutdownDeadlineMs !== 'number' || !(shutdownDeadlineMs >= 0) || !Number.isFinite(shutdownDeadlineMs)) {
+    throw new InvalidArgumentError(`shutdownDeadlineMs must be a finite number >= 0, got ${describeValue(shutdownDeadlineMs)}`);
+  }
   if (o.signals !== undefined && typeof o.signals !== 'boolean') throw new InvalidArgumentError(`signals must be a boolean, got ${describeValue(o.signals)}`);
   if (o.primitives !== undefined && (typeof o.primitives !== 'object' || o.primitives === null)) {
     throw new InvalidArgumentError(`primitives must be an object of name: spec, got ${describeValue(o.primitives)}`);
@@ -99,6 +106,7 @@ export function checkPoolOptions(options: unknown, cores: number): PoolConfig {
     cache: o.cache,
     primitives: o.primitives ?? {},
     taskTimeoutMs,
+    shutdownDeadlineMs,
     signals: o.signals ?? true,
     workerData: o.workerData,
     memory: checkMemory(o.memory),

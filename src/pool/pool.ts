@@ -63,6 +63,7 @@ export class SabrePool extends EventEmitter {
   readonly #piscina: Piscina;
   readonly #id = randomUUID();
   readonly #taskTimeoutMs: number | undefined;
+  readonly #shutdownDeadlineMs: number;
   readonly #controls = new Map<number, { channel: BroadcastChannel; remote: Remote }>();
   readonly #hello: BroadcastChannel;
   readonly #ready = new Set<number>();
@@ -84,6 +85,7 @@ export class SabrePool extends EventEmitter {
     this.cache = config.cache ? SharedCache.create(config.cache) : undefined;
     this.primitives = Object.freeze(Object.fromEntries(Object.entries(config.primitives).map(([name, spec]) => [name, createPrimitive(name, spec)])));
     this.#taskTimeoutMs = config.taskTimeoutMs;
+    this.#shutdownDeadlineMs = config.shutdownDeadlineMs;
     const setup: WorkerSetup = {
       pool: this.#id,
       filename: config.filename,
@@ -206,7 +208,7 @@ export class SabrePool extends EventEmitter {
    * terminates every worker, finished or not. Resolves when no worker is left.
    */
   close(options: { deadlineMs?: number } = {}): Promise<void> {
-    this.#closing ??= this.#shutdown(options.deadlineMs ?? 30_000);
+    this.#closing ??= this.#shutdown(options.deadlineMs ?? this.#shutdownDeadlineMs);
     return this.#closing;
   }
 

@@ -43,3 +43,28 @@ export function delayPoint(random: () => number, maxSpins = 2_000): void {
 export function delaySink(): number {
   return sink;
 }
+
+/**
+ * A uniform random sample of at most `capacity` of the values added (Vitter's algorithm R, with a
+ * seeded generator): percentiles of millions of latencies without keeping them all.
+ */
+export class Reservoir {
+  readonly values: number[] = [];
+  #seen = 0;
+  readonly #capacity: number;
+  readonly #random: () => number;
+
+  constructor(capacity: number, seed: number) {
+    this.#capacity = capacity;
+    this.#random = seededRandom(seed);
+  }
+
+  add(value: number): void {
+    this.#seen++;
+    if (this.values.length < this.#capacity) this.values.push(value);
+    else {
+      const at = Math.floor(this.#random() * this.#seen);
+      if (at < this.#capacity) this.values[at] = value;
+    }
+  }
+}

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { createPool } from '../pool/pool.js';
 import { Barrier } from '../shared/barrier.js';
 import { HistoryLog } from './history.js';
-import { mixSeed } from './random.js';
+import { Reservoir, mixSeed } from './random.js';
 import { type Params, type Scenario, type Variant, VARIANTS, gradeOf, resolveParams } from './scenario.js';
 import type { StrideResult, StrideTask } from './stride.js';
 import { encodeToken } from './token.js';
@@ -49,6 +49,9 @@ export interface Progress {
   readonly budgetMs: number;
 }
 
+/** Samples kept per measurement for the percentiles (a uniform reservoir of everything recorded). */
+const MAX_SAMPLES = 50_000;
+
 export const QUICK_BUDGET_MS = 3_000;
 export const FULL_BUDGET_MS = 120_000;
 
@@ -70,10 +73,11 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
   const target = options.trials ?? (options.quick ? scenario.trials.quick : scenario.trials.full);
   const budgetMs = options.budgetMs ?? (options.quick ? QUICK_BUDGET_MS : FULL_BUDGET_MS);
   const run = new VariantRun(entry, variant, params, seed);
-  const started = performance.now();
+  let started = performance.now();
   let error: string | undefined;
   try {
     await run.start();
+    started = performance.now(); // the budget and the time to first reproduction count from ready workers
     while (run.trials < target && performance.now() - started < budgetMs) {
       await run.stride(Math.min(scenario.stride ?? 100, target - run.trials), started);
       options.onProgress?.({ scenario: scenario.id, variant, trials: run.trials, target, forbidden: run.forbidden, elapsedMs: performance.now() - started, budgetMs });
@@ -102,7 +106,7 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
     firstForbiddenTrial: run.firstForbiddenTrial,
     forbiddenRateUpperBound: run.forbidden === 0 && run.trials > 0 ? 3 / run.trials : null,
     elapsedMs,
-    samples: summarize(run.samples),
+    samples: summarize(new Map([...run.samples].map(([name, r]) => [name, r.values]))),
     params,
     seed,
     replay: encodeToken({ v: 1, scenario: scenario.id, variant, seed, trials: Math.max(1, run.trials), params, ...(isBuiltIn(entry) ? {} : { module: entry.module }) }),
@@ -117,7 +121,7 @@ function isBuiltIn(entry: ScenarioEntry): boolean {
 /** The state of one variant's run: its pool, its shared state, and what the strides reported. */
 class VariantRun {
   readonly counts = new Map<string, number>();
-  readonly samples = new Map<string, number[]>();
+  readonly samples = new Map<string, Reservoir>();
   trials = 0;
   forbidden = 0;
   timeToFirstMs: number | null = null;
@@ -158,6 +162,7 @@ class VariantRun {
       monitorWords: new SharedArrayBuffer(64),
       stop: new SharedArrayBuffer(8),
     };
+    await this.#pool.broadcast('ping', { timeoutMs: 60_000 }); // every worker is up
     if (monitor) this.#monitor = this.#pool.run<StrideResult>({ ...this.#base, role: 'monitor', actor: -1, firstTrial: 0, trials: 0 } satisfies StrideTask);
   }
 
@@ -181,9 +186,9 @@ class VariantRun {
       if (gradeOf(this.#entry.scenario.outcomes, outcome) === 'FORBIDDEN') this.forbidden += count;
     }
     for (const [name, values] of result.samples) {
-      const list = this.samples.get(name) ?? [];
-      for (const v of values) list.push(v);
-      this.samples.set(name, list);
+      let reservoir = this.samples.get(name);
+      if (!reservoir) this.samples.set(name, (reservoir = new Reservoir(MAX_SAMPLES, mixSeed(this.#seed, name))));
+      for (const v of values) reservoir.add(v);
     }
   }
 

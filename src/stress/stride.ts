@@ -3,11 +3,12 @@
  * monitor until told to stop). Actors meet at a shared Barrier twice per trial (module comment
  * of scenario.ts); actor 0 also runs the arbiter and the reset, and counts the outcomes.
  */
+import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Barrier, type BarrierHandle } from '../shared/barrier.js';
 import { cache } from '../pool/worker.js';
 import { HistoryLog, type HistoryLogHandle } from './history.js';
-import { delayPoint, mixSeed, seededRandom } from './random.js';
+import { Reservoir, delayPoint, mixSeed, seededRandom } from './random.js';
 import { type Params, type Scenario, type TrialContext, type Variant, gradeOf } from './scenario.js';
 import { SeededScheduler } from './scheduler.js';
 
@@ -55,7 +56,18 @@ const START_SPINS = 200_000;
 function startLine(words: Int32Array, actors: number, trial: number): void {
   const everyone = actors * (trial + 1);
   Atomics.add(words, 1, 1);
+  // More actors than cores cannot all be running: spinning would only delay the others.
+  if (actors > CORES) return;
   for (let spins = 0; spins < START_SPINS && Atomics.load(words, 1) < everyone; spins++);
+}
+
+const CORES = availableParallelism();
+
+/** Samples a stride sends back per measurement (a uniform reservoir of what it recorded). */
+const SAMPLES_PER_STRIDE = 5_000;
+
+function valuesOf(samples: Map<string, Reservoir>): Array<[string, number[]]> {
+  return [...samples].map(([name, reservoir]) => [name, reservoir.values]);
 }
 
 const loaded = new Map<string, Scenario>();
@@ -74,7 +86,7 @@ export async function loadScenario(module: string, id: string): Promise<Scenario
   return found;
 }
 
-function contextFor(task: StrideTask, scenario: Scenario, samples: Map<string, number[]>): TrialContext & { trial: number } {
+function contextFor(task: StrideTask, scenario: Scenario, samples: Map<string, Reservoir>): TrialContext & { trial: number } {
   const random = seededRandom(mixSeed(task.seed, task.actor, task.firstTrial));
   return {
     params: task.params,
@@ -87,9 +99,9 @@ function contextFor(task: StrideTask, scenario: Scenario, samples: Map<string, n
     random,
     point: () => delayPoint(random),
     sample(name, value) {
-      let list = samples.get(name);
-      if (!list) samples.set(name, (list = []));
-      list.push(value);
+      let reservoir = samples.get(name);
+      if (!reservoir) samples.set(name, (reservoir = new Reservoir(SAMPLES_PER_STRIDE, mixSeed(task.seed, task.actor, name))));
+      reservoir.add(value);
     },
     history: HistoryLog.attach(task.history, task.actor),
     scheduler: new SeededScheduler(mixSeed(task.seed, task.actor, task.firstTrial, 'scheduler')),
@@ -101,13 +113,13 @@ function contextFor(task: StrideTask, scenario: Scenario, samples: Map<string, n
 /** The task function of the stress pool's workers. */
 export default async function runStride(task: StrideTask): Promise<StrideResult> {
   const scenario = await loadScenario(task.module, task.scenario);
-  const samples = new Map<string, number[]>();
+  const samples = new Map<string, Reservoir>();
   const ctx = contextFor(task, scenario, samples);
   await scenario.prepare?.(ctx);
   if (task.role === 'monitor') {
     const stop = new Int32Array(task.stop);
     while (Atomics.load(stop, 0) === 0) scenario.monitor!(ctx);
-    return { outcomes: [], firstForbiddenTrial: null, samples: [...samples] };
+    return { outcomes: [], firstForbiddenTrial: null, samples: valuesOf(samples) };
   }
   const barrier = Barrier.attach(task.barrier);
   const startWords = new Int32Array(task.stop);
@@ -135,5 +147,5 @@ export default async function runStride(task: StrideTask): Promise<StrideResult>
   } finally {
     await scenario.finish?.(ctx);
   }
-  return { outcomes: [...counts], firstForbiddenTrial, samples: [...samples] };
+  return { outcomes: [...counts], firstForbiddenTrial, samples: valuesOf(samples) };
 }

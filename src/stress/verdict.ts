@@ -77,6 +77,7 @@ export function judge(variant: Variant, trials: number, forbidden: number, error
 }
 
 export function formatRate(rate: number): string {
+  if (rate >= 1) return '100 %';
   return rate >= 0.001 ? `${(rate * 100).toPrecision(2)} %` : rate.toExponential(1);
 }
 

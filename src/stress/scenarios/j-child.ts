@@ -32,6 +32,7 @@ async function safe(): Promise<void> {
     filename: new URL(import.meta.url),
     threads: 2,
     signals: true,
+    shutdownDeadlineMs: 200, // the allocating tasks never finish: terminate them soon after the signal
     memory: { limitMb: Math.ceil(baselineMb + 120), warnRatio: 0.8, onLimit: 'reject', intervalMs: 20 },
   });
   pool.on('memory', (event: { state: string }) => {

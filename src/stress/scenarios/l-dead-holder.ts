@@ -27,10 +27,10 @@ export const deadHolder = defineScenario({
   title: 'A worker dies holding a lock (inside a cache mutation)',
   audit: 'L',
   variants: { unsafe: 'plain worker_threads: the dead holder\'s lock stays held', safe: 'a sabre pool: locks taken over, cache repaired, locks released' },
-  params: { lockWaitMs: 2_000 },
+  params: { lockWaitMs: 1_000 },
   actors: () => 1,
   trials: { full: 2_000, quick: 10 },
-  stride: 10,
+  stride: 2,
   async prepare(ctx) {
     if (ctx.variant === 'safe') {
       const pool = createPool({ filename: VICTIM, threads: 1, signals: false, cache: { maxEntries: 64, maxBytes: 64 * 128 }, primitives: { lock: 'mutex' } });
