@@ -11,3 +11,5 @@ export { SeededScheduler } from './scheduler.js';
 export { NaiveCache } from './naive-cache.js';
 export { SCENARIOS, builtInEntries } from './scenarios/index.js';
 export { decodeToken, encodeToken, type ReplayToken } from './token.js';
+export { ScenarioFailedError, verifyScenario } from './verify.js';
+export { RunReportSchema, type RunReport } from './report/run-report.js';

@@ -45,7 +45,7 @@ report.verdicts.forEach((v, i) => {
     data: { labels: outcomes.map((o) => o.outcome.length > 48 ? o.outcome.slice(0, 47) + '…' : o.outcome),
             datasets: [{ label: 'trials', data: outcomes.map((o) => o.count), backgroundColor: outcomes.map((o) => GRADE[o.grade]) }] },
     options: { indexAxis: 'y', maintainAspectRatio: false, animation: false, plugins: { legend: { display: false }, title: { display: true, text: 'outcomes (green acceptable, red forbidden)' } },
-               scales: { x: { type: v.trials > 100 ? 'logarithmic' : 'linear', title: { display: true, text: 'trials' } } } },
+               scales: { x: v.trials > 100 ? { type: 'logarithmic', min: 0.5, title: { display: true, text: 'trials (log scale)' } } : { type: 'linear', beginAtZero: true, title: { display: true, text: 'trials' } } } },
   });
   const latency = v.samples.filter((s) => s.count > 0);
   const canvas = document.getElementById('samples-' + i);

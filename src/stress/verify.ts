@@ -1,0 +1,37 @@
+/**
+ * The test-runner helper: run a scenario (both variants) inside a test and fail the test, with
+ * the verdict table and replay tokens, if the unsafe variant did not reproduce or the safe one
+ * showed a forbidden outcome. Works in vitest, node:test, or anything that reports a rejection.
+ *
+ * ```ts
+ * it('my race is reproduced and fixed', () => verifyScenario(new URL('./my-scenarios.js', import.meta.url), 'my-race', { quick: true }));
+ * ```
+ */
+import { fileURLToPath } from 'node:url';
+import { verdictFooter, verdictTable } from './report/table.js';
+import { type RunOptions, runSuite } from './runner.js';
+import { loadScenario } from './stride.js';
+import type { Verdict } from './verdict.js';
+
+/** Thrown by {@link verifyScenario} when a verdict failed; carries the verdicts. */
+export class ScenarioFailedError extends Error {
+  override readonly name = 'ScenarioFailedError';
+  readonly verdicts: readonly Verdict[];
+
+  constructor(verdicts: readonly Verdict[]) {
+    super(`stress scenario failed:\n${verdictTable(verdicts, false)}\n${verdictFooter(verdicts)}`);
+    this.verdicts = verdicts;
+  }
+}
+
+/**
+ * Runs scenario `id`, exported by the compiled module `module` (workers import it), and resolves
+ * to its verdicts, or rejects with {@link ScenarioFailedError}.
+ */
+export async function verifyScenario(module: string | URL, id: string, options: RunOptions = {}): Promise<Verdict[]> {
+  const path = module instanceof URL ? fileURLToPath(module) : module;
+  const scenario = await loadScenario(path, id);
+  const verdicts = await runSuite([{ scenario, module: path }], options);
+  if (verdicts.some((v) => !v.passed)) throw new ScenarioFailedError(verdicts);
+  return verdicts;
+}
