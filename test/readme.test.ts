@@ -50,6 +50,21 @@ describe('README', () => {
     expect(run.status).toBe(0);
   });
 
+  it('the stress scenario example (two files) runs as printed: the unsafe variant reproduces, the safe one holds', () => {
+    const scenarios = /\/\/ my-scenarios\.mjs\n([\s\S]*?)```/.exec(readme)?.[1];
+    const check = /\/\/ check\.mjs[^\n]*\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(scenarios).toBeDefined();
+    expect(check).toBeDefined();
+    const dir = new URL('./fixtures/.readme-stress/', import.meta.url);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(new URL('my-scenarios.mjs', dir), scenarios!);
+    writeFileSync(new URL('check.mjs', dir), check!);
+    const run = spawnSync(process.execPath, [fileURLToPath(new URL('check.mjs', dir))], { encoding: 'utf8', timeout: 120_000 });
+    rmSync(dir, { recursive: true, force: true });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('unsafe PASS\nsafe PASS');
+  });
+
   it('gives the test command, and package.json has the scripts and bin it mentions', () => {
     expect(readme).toMatch(/^npm test\b/m);
     expect(readme).toMatch(/npm install && npx sabre stress/);

@@ -74,7 +74,7 @@ export function addStressCommand(program: Command): void {
     .argument('[scenario...]', 'scenario ids or names (default: all; see --list)')
     .option('--list', 'list the scenarios and their parameters, then exit')
     .option('--workers <n>', 'actor threads, for the scenarios whose actor count is a parameter', parsePositiveInt)
-    .option('--budget <duration>', 'time budget per variant, e.g. 10s (default 3s with --quick, 120s otherwise)', parseDuration)
+    .option('--budget <duration>', 'time budget per variant, e.g. 10s (default 3s with --quick, 180s otherwise)', parseDuration)
     .option('--quick', 'the quick suite: few trials, short budgets (for CI)')
     .option('--seed <n>', 'seed every random choice (default: random; printed)', parseNonNegativeInt)
     .option('--replay <token>', 'run again exactly what a replay token (printed on a failure) describes')

@@ -27,7 +27,7 @@ export interface RunOptions {
   readonly seed?: number;
   /** Use the scenarios' quick trial counts and a short budget (CI). */
   readonly quick?: boolean;
-  /** Time budget per variant in ms. Default: 3 s quick, 120 s full. */
+  /** Time budget per variant in ms. Default: 3 s quick, 180 s full. */
   readonly budgetMs?: number;
   /** Trials per variant (default: the scenario's, quick or full). */
   readonly trials?: number;
@@ -53,7 +53,7 @@ export interface Progress {
 const MAX_SAMPLES = 50_000;
 
 export const QUICK_BUDGET_MS = 3_000;
-export const FULL_BUDGET_MS = 120_000;
+export const FULL_BUDGET_MS = 180_000;
 
 /** Runs both variants (or those asked for) of every entry, one after another. */
 export async function runSuite(entries: readonly ScenarioEntry[], options: RunOptions = {}): Promise<Verdict[]> {
