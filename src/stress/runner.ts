@@ -158,7 +158,7 @@ class VariantRun {
       actors: this.#actors,
       seed: this.#seed,
       barrier: Barrier.create({ parties: this.#actors }).handle,
-      history: HistoryLog.create(this.#actors, 4_096),
+      history: HistoryLog.create(this.#actors, scenario.historyCapacity ?? 4_096),
       monitorWords: new SharedArrayBuffer(64),
       stop: new SharedArrayBuffer(8),
     };

@@ -85,6 +85,8 @@ export interface Scenario<P extends Params = Params, S = unknown> {
   readonly trials: { readonly full: number; readonly quick: number };
   /** Trials per stride (between progress reports). Default 100. */
   readonly stride?: number;
+  /** Operations each actor may record in `ctx.history` per trial. Default 4,096. */
+  readonly historyCapacity?: number;
   /** Options of the pool's shared cache (omit for none). */
   cache?(params: P, variant: Variant): SharedCacheOptions;
   /** Shared state built on the main thread once per run (must be structured-clonable). */

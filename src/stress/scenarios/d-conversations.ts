@@ -4,15 +4,25 @@
  * conversations (20 each); a message's place is fixed by a per-conversation sequence number from
  * an atomic increment. Afterwards every conversation holds exactly the 10 newest, in order.
  * Unsafe: read the list, append, trim, write back. Safe: the same as a compare-and-set loop
- * (retried when another writer got in between), inserting in sequence order. Every 100th trial
+ * (retried when another writer got in between), inserting in sequence order; every
+ * compare-and-set and set-if-absent is recorded (a list stands for its 32-bit digest) and the
+ * history checked for linearizability. Every 100th trial
  * also runs the audit's sequential test: 1,100 conversations into a store of 1,000 leave
  * exactly the 1,000 newest.
  */
 import { SharedCache } from '../../cache/shared-cache.js';
+import { Op } from '../history.js';
+import { checkLinearizable } from '../linearizability.js';
+import { mixSeed } from '../random.js';
 import { defineScenario } from '../scenario.js';
 import { cacheOf, shareOf } from './support.js';
 
 const DAY_MS = 24 * 3600 * 1000;
+
+/** A list as one number for the history (its 32-bit digest: the checker's model compares numbers). */
+function digestOf(list: readonly Message[]): number {
+  return mixSeed(...list.map((m) => `${m.seq}.${m.from}`));
+}
 
 interface Message {
   readonly seq: number;
@@ -29,6 +39,7 @@ export const conversations = defineScenario({
   actors: (p) => p.workers,
   trials: { full: 100_000, quick: 60 },
   stride: 20,
+  historyCapacity: 20_000,
   cache: (p) => ({ maxEntries: p.conversations * 2, maxBytes: p.conversations * 2 * 1024, ttlMs: DAY_MS }),
   actor(ctx) {
     const cache = cacheOf(ctx);
@@ -47,7 +58,10 @@ export const conversations = defineScenario({
       for (;;) {
         const list = cache.get(`conv:${c}`) as Message[] | undefined;
         const next = [...(list ?? []), message].sort((a, b) => a.seq - b.seq).slice(-keep);
-        if (list === undefined ? cache.setIfAbsent(`conv:${c}`, next) : cache.compareAndSet(`conv:${c}`, list, next)) break;
+        const call = list === undefined ? ctx.history.invoke(Op.setIfAbsent, c, digestOf(next)) : ctx.history.invoke(Op.compareAndSet, c, digestOf(list), digestOf(next));
+        const done = list === undefined ? cache.setIfAbsent(`conv:${c}`, next) : cache.compareAndSet(`conv:${c}`, list, next);
+        ctx.history.respond(call, done);
+        if (done) break;
       }
     }
   },
@@ -61,6 +75,7 @@ export const conversations = defineScenario({
         return seqs.length < expected.length || new Set(seqs).size < seqs.length || !expected.every((s) => seqs.includes(s)) ? 'messages lost' : 'messages out of order';
       }
     }
+    if (ctx.variant === 'safe' && checkLinearizable(ctx.history.read()).linearizable === false) return 'not linearizable';
     if (ctx.trial % 100 === 99) return sequentialAuditTest(ctx.params.conversations, ctx.params.inserted);
     return 'each keeps its newest, in order';
   },
@@ -71,6 +86,7 @@ export const conversations = defineScenario({
     { id: 'each keeps its newest, in order', grade: 'ACCEPTABLE', description: 'every conversation holds exactly its newest messages, in sequence order' },
     { id: 'messages lost', grade: 'FORBIDDEN', description: 'a conversation misses one of its newest messages (a lost update)' },
     { id: 'messages out of order', grade: 'FORBIDDEN', description: 'the newest messages are there, out of sequence order' },
+    { id: 'not linearizable', grade: 'FORBIDDEN', description: 'the recorded compare-and-set history has no valid sequential order' },
     { id: /^sequential test failed/, grade: 'FORBIDDEN', description: 'the audit\'s sequential test: 1,100 conversations did not leave the 1,000 newest' },
   ],
 });
