@@ -120,10 +120,11 @@ export function writeReport(
   goals: readonly Goal[],
   notes: readonly string[],
   sections: readonly string[] = [],
+  data: Record<string, unknown> = {},
 ): string {
   const host = machine();
   mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL(`${name}.json`, dir), `${JSON.stringify({ title, machine: host, rows, goals, notes }, null, 2)}\n`);
+  writeFileSync(new URL(`${name}.json`, dir), `${JSON.stringify({ title, machine: host, rows, goals, notes, ...data }, null, 2)}\n`);
   const lines = [
     `# ${title}`,
     '',

@@ -10,10 +10,11 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 const map = new Map<string, string>();
 for (let i = 0; i < (workerData as { keys: number }).keys; i++) map.set(`key:${i}`, `value:${i}`);
 
-parentPort!.on('message', (message: { id: number; key: string } | { comlink: MessagePort }) => {
+parentPort!.on('message', (message: { id: number; key: string; value?: string } | { comlink: MessagePort }) => {
   if ('comlink' in message) {
-    Comlink.expose({ get: (key: string) => map.get(key) }, nodeEndpoint(message.comlink));
+    Comlink.expose({ get: (key: string) => map.get(key), set: (key: string, value: string) => void map.set(key, value) }, nodeEndpoint(message.comlink));
     return;
   }
-  parentPort!.postMessage({ id: message.id, value: map.get(message.key) });
+  if (message.value !== undefined) map.set(message.key, message.value);
+  parentPort!.postMessage({ id: message.id, value: message.value === undefined ? map.get(message.key) : true });
 });

@@ -1,10 +1,11 @@
 /**
- * The `sabre` command line, as a commander program (main.ts runs it): `stress` (stress-command.ts)
- * and `info`, the shared-memory facts of the machine it runs on.
+ * The `sabre` command line, as a commander program (main.ts runs it): `stress` (stress-command.ts),
+ * `bench` (bench-command.ts) and `info`, the shared-memory facts of the machine it runs on.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { Command } from 'commander';
+import { addBenchCommand } from './bench-command.js';
 import { addStressCommand } from './stress-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string; description: string };
@@ -31,6 +32,7 @@ export function buildCli(): Command {
     });
 
   addStressCommand(program);
+  addBenchCommand(program);
   return program;
 }
 

@@ -9,17 +9,17 @@ import { fileURLToPath } from 'node:url';
 import type { RunReport } from './run-report.js';
 
 /** Chart.js's browser build, read from its package (resolved next to its ES module entry). */
-function chartJsSource(): string {
+export function chartJsSource(): string {
   const entry = fileURLToPath(import.meta.resolve('chart.js'));
   return readFileSync(join(dirname(entry), 'chart.umd.min.js'), 'utf8');
 }
 
 /** Text that is safe inside a <script> element (no closing tag, no HTML comment opener). */
-function scriptSafe(text: string): string {
+export function scriptSafe(text: string): string {
   return text.replaceAll('</script', '<\\/script').replaceAll('<!--', '<\\!--');
 }
 
-const escapeHtml = (text: string): string => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+export const escapeHtml = (text: string): string => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
 const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #1d2330; padding: 0 1rem; }
