@@ -1,60 +1,60 @@
 /**
- * The HTML report opened in a real headless Chromium (Debian's chromium, driven by
- * playwright-core): it must render every chart without a console error and without the network.
- * Skipped where no Chromium is installed, unless SABRE_REQUIRE_CHROMIUM=1 (CI installs it and sets it).
+ * The HTML reports (sabre stress and sabre bench) opened in a real headless Chromium: each must
+ * render its tables and every chart offline, with no console error. Skipped where no Chromium is
+ * installed, unless SABRE_REQUIRE_CHROMIUM=1 (CI installs Debian's chromium and sets it).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { chromiumAvailable, openInChromium } from './support/chromium.js';
 
-const CHROMIUM = process.env.SABRE_CHROMIUM ?? '/usr/bin/chromium';
-const required = process.env.SABRE_REQUIRE_CHROMIUM === '1';
-const available = existsSync(CHROMIUM);
-if (required && !available) throw new Error(`SABRE_REQUIRE_CHROMIUM=1 but there is no Chromium at ${CHROMIUM}`);
+const compiled = (path: string): Promise<unknown> => import(new URL(path, import.meta.url).href);
 
-describe.skipIf(!available)('the HTML report in headless Chromium', () => {
-  it('renders its table and every chart offline, with no console error', async () => {
+describe.skipIf(!chromiumAvailable)('the HTML reports in headless Chromium', () => {
+  it('sabre stress --html renders its table and every chart offline, with no console error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sabre-html-'));
     const file = join(dir, 'report.html');
     const bin = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
     // E measures latencies, so its sections carry both kinds of chart; K has outcomes only.
     const run = spawnSync(process.execPath, [bin, 'stress', 'E', 'K', '--quick', '--seed', '3', '--html', file], { encoding: 'utf8' });
     expect(run.status).toBe(0);
-    const html = readFileSync(file, 'utf8');
-    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/); // self-contained: nothing to fetch
+    expect(readFileSync(file, 'utf8')).not.toMatch(/<script[^>]+src=|<link[^>]+href=/); // self-contained
+    const page = await openInChromium(file);
+    expect(page.tableRows).toBe(4);
+    expect(page.canvases).toBe(6); // 4 outcome histograms + 2 latency charts (E's variants)
+    expect(page.drawn).toBe(page.canvases);
+    expect(page.problems).toEqual([]);
+    expect(page.requests).toEqual([]);
+  });
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  it('the sabre bench report renders its goals and every chart offline, with no console error', async () => {
+    const { benchHtml } = (await compiled('../dist/bench/support/html.js')) as typeof import('../bench/support/html.js');
+    const machine = { cpu: 'test', cores: 2, memoryGiB: 1, node: process.version, platform: 'test', date: 'now' };
+    const goal = (description: string, measured: number, atLeast: number) => ({ description, measured, atLeast, met: measured >= atLeast });
+    const suite = (extra: Record<string, unknown>, goals = [goal('a goal that holds', 2, 1), goal('a goal that does not', 0.5, 1)]) => ({ title: 't', machine, rows: [], goals, notes: [], ...extra });
+    const series = ['sabre', 'lru-cache, one thread'].flatMap((competitor) =>
+      ['read-only', '90/10'].flatMap((mix) => [1, 2].map((threads) => ({ competitor, mix, threads, opsPerSec: 1e6 * threads }))),
+    );
+    const html = benchHtml({
+      tool: 'sabre bench',
+      quick: true,
+      machine,
+      suites: {
+        workloads: suite({ series }),
+        bursts: suite({ latency: [{ name: 'steady', p50: 1000, p99: 5000, p999: 9000 }, { name: 'burst', p50: 2000, p99: 8000, p999: 20000 }] }),
+        'hit-ratio': suite({ hitRatios: { zipf: { sieve: 0.58, clock: 0.5, lruCache: 0.49 }, scan: { sieve: 0.37, clock: 0.32, lruCache: 0.31 } } }),
+      },
     });
-    try {
-      const page = await browser.newPage();
-      const problems: string[] = [];
-      page.on('console', (message) => {
-        if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
-      });
-      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-      const requests: string[] = [];
-      page.on('request', (request) => {
-        if (!request.url().startsWith('file:')) requests.push(request.url());
-      });
-      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
-      expect(await page.locator('table tbody tr').count()).toBe(4);
-      // Every canvas was drawn by Chart.js (it registers each chart it renders).
-      const charts = (await page.evaluate(`(() => {
-        const canvases = [...document.querySelectorAll('canvas')];
-        return { canvases: canvases.length, drawn: canvases.filter((c) => Chart.getChart(c) !== undefined && c.width > 0).length };
-      })()`)) as { canvases: number; drawn: number };
-      expect(charts.canvases).toBe(6); // 4 outcome histograms + 2 latency charts (E's variants)
-      expect(charts.drawn).toBe(charts.canvases);
-      expect(problems).toEqual([]);
-      expect(requests).toEqual([]);
-    } finally {
-      await browser.close();
-    }
+    const file = join(mkdtempSync(join(tmpdir(), 'sabre-bench-html-')), 'report.html');
+    writeFileSync(file, html);
+    const page = await openInChromium(file);
+    expect(page.tableRows).toBe(6); // two goals per suite, met and not met
+    expect(page.canvases).toBe(4); // throughput for each of 2 mixes, burst latency, hit ratios
+    expect(page.drawn).toBe(page.canvases);
+    expect(page.problems).toEqual([]);
+    expect(page.requests).toEqual([]);
   });
 });
