@@ -11,14 +11,12 @@
  *   npm run bench:cache              full run, writes bench/results/cache.{json,md}
  *   npm run bench:cache -- --quick   smoke test (numbers are noisy)
  */
-import { Worker } from 'node:worker_threads';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { LRUCache } from 'lru-cache';
 import sharedmap from 'sharedmap';
 import { type EvictionPolicy, SharedCache } from '../src/index.js';
-import { seededRandom } from '../test/support/delay.js';
+import { seededRandom } from '../src/stress/random.js';
 import { Crew } from './support/crew.js';
+import { MapOwner } from './support/map-owner.js';
 import { Suite, quick } from './support/suite.js';
 import { type Goal, type Row, ratioGoal, speedGoal, writeReport } from './support/report.js';
 import { zipfStream } from './support/zipf.js';
@@ -62,36 +60,6 @@ function prefilled(): SharedCache {
   return cache;
 }
 
-/** Request/response to a thread that owns a Map. */
-class MapOwner {
-  readonly worker = new Worker(new URL('./workers/map-owner.js', import.meta.url), { workerData: { keys: KEYS } });
-  readonly #pending = new Map<number, (value: unknown) => void>();
-  #id = 0;
-  readonly remote: Comlink.Remote<{ get(key: string): string | undefined }>;
-
-  constructor() {
-    this.worker.on('message', ({ id, value }: { id: number; value: unknown }) => {
-      this.#pending.get(id)?.(value);
-      this.#pending.delete(id);
-    });
-    const { port1, port2 } = new MessageChannel();
-    this.worker.postMessage({ comlink: port2 }, [port2]);
-    this.remote = Comlink.wrap(nodeEndpoint(port1 as never));
-  }
-
-  get(key: string): Promise<unknown> {
-    const id = ++this.#id;
-    return new Promise((resolve) => {
-      this.#pending.set(id, resolve);
-      this.worker.postMessage({ id, key });
-    });
-  }
-
-  async close(): Promise<void> {
-    this.remote[Comlink.releaseProxy]();
-    await this.worker.terminate();
-  }
-}
 
 /** Hit ratio of a cache of `capacity` entries on a Zipf(0.99) stream (set on miss). */
 function hitRatio(capacity: number, stream: Int32Array, policy: EvictionPolicy | 'lru-cache'): number {
@@ -140,7 +108,7 @@ async function main(): Promise<void> {
     mixed1: crew('mixed', 1),
     mixed2: crew('mixed', 2),
   };
-  const owner = new MapOwner();
+  const owner = new MapOwner(KEYS);
 
   add(N.mapGet, BATCH, () => {
     for (let i = 0; i < BATCH; i++) if (map.get(keys[nextKey()]!) !== undefined) sink++;
@@ -179,7 +147,7 @@ async function main(): Promise<void> {
     }
   });
   add(N.postMessage, ROUND_TRIPS, async () => {
-    for (let i = 0; i < ROUND_TRIPS; i++) if ((await owner.get(keys[nextKey()]!)) !== undefined) sink++;
+    for (let i = 0; i < ROUND_TRIPS; i++) if ((await owner.request(keys[nextKey()]!)) !== undefined) sink++;
   });
   add(N.comlink, ROUND_TRIPS, async () => {
     for (let i = 0; i < ROUND_TRIPS; i++) if ((await owner.remote.get(keys[nextKey()]!)) !== undefined) sink++;

@@ -13,13 +13,11 @@
  * feeds the HTML report's throughput-against-threads chart.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { LRUCache } from 'lru-cache';
 import sharedmap from 'sharedmap';
 import { SharedCache } from '../src/index.js';
 import { Crew } from './support/crew.js';
+import { MapOwner } from './support/map-owner.js';
 import { MASK, MIXES, type MixName, UNIVERSE, keyOf, valueOf, workload } from './support/mix.js';
 import { type Goal, type Row, speedGoal, writeReport } from './support/report.js';
 import { Suite, quick } from './support/suite.js';
@@ -51,36 +49,6 @@ interface Point {
 const rowName = (competitor: string, mix: MixName, threads?: number): string =>
   `${competitor}, ${mix}${threads === undefined ? '' : `, ${threads} ${threads === 1 ? 'worker' : 'workers'}`}`;
 
-/** A Map in an owner thread: request/response by postMessage, and by comlink. */
-class MapOwner {
-  readonly worker = new Worker(new URL('./workers/map-owner.js', import.meta.url), { workerData: { keys: UNIVERSE } });
-  readonly #pending = new Map<number, (value: unknown) => void>();
-  #id = 0;
-  readonly remote: Comlink.Remote<{ get(key: string): string | undefined; set(key: string, value: string): void }>;
-
-  constructor() {
-    this.worker.on('message', ({ id, value }: { id: number; value: unknown }) => {
-      this.#pending.get(id)?.(value);
-      this.#pending.delete(id);
-    });
-    const { port1, port2 } = new MessageChannel();
-    this.worker.postMessage({ comlink: port2 }, [port2]);
-    this.remote = Comlink.wrap(nodeEndpoint(port1 as never));
-  }
-
-  request(key: string, value?: string): Promise<unknown> {
-    const id = ++this.#id;
-    return new Promise((resolve) => {
-      this.#pending.set(id, resolve);
-      this.worker.postMessage({ id, key, value });
-    });
-  }
-
-  async close(): Promise<void> {
-    this.remote[Comlink.releaseProxy]();
-    await this.worker.terminate();
-  }
-}
 
 async function connectRedis(url: string): Promise<import('ioredis').Redis> {
   const { Redis } = await import('ioredis');
@@ -101,7 +69,7 @@ async function main(): Promise<void> {
     lru.set(key, values[id]!);
     shared.set(key, values[id]!);
   });
-  const owner = new MapOwner();
+  const owner = new MapOwner(UNIVERSE);
   const redis = redisUrl ? await connectRedis(redisUrl) : undefined;
   const crews: Crew[] = [];
   const threadCounts = Array.from({ length: maxThreads }, (_, i) => i + 1);

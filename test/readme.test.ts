@@ -35,32 +35,14 @@ describe('README', () => {
   });
 
   it('the pool example (two files) runs as printed and prints what it says', () => {
-    const task = /\/\/ task\.mjs\n([\s\S]*?)```/.exec(readme)?.[1];
-    const main = /\/\/ main\.mjs[^\n]*\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(task).toBeDefined();
-    expect(main).toBeDefined();
-    const dir = new URL('./fixtures/.readme-pool/', import.meta.url);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(new URL('task.mjs', dir), task!);
-    writeFileSync(new URL('main.mjs', dir), main!);
-    const run = spawnSync(process.execPath, [fileURLToPath(new URL('main.mjs', dir))], { encoding: 'utf8', timeout: 60_000 });
-    rmSync(dir, { recursive: true, force: true });
+    const run = runTwoFileExample('.readme-pool', 'task.mjs', 'main.mjs');
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe('100');
     expect(run.status).toBe(0);
   });
 
   it('the stress scenario example (two files) runs as printed: the unsafe variant reproduces, the safe one holds', () => {
-    const scenarios = /\/\/ my-scenarios\.mjs\n([\s\S]*?)```/.exec(readme)?.[1];
-    const check = /\/\/ check\.mjs[^\n]*\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(scenarios).toBeDefined();
-    expect(check).toBeDefined();
-    const dir = new URL('./fixtures/.readme-stress/', import.meta.url);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(new URL('my-scenarios.mjs', dir), scenarios!);
-    writeFileSync(new URL('check.mjs', dir), check!);
-    const run = spawnSync(process.execPath, [fileURLToPath(new URL('check.mjs', dir))], { encoding: 'utf8', timeout: 120_000 });
-    rmSync(dir, { recursive: true, force: true });
+    const run = runTwoFileExample('.readme-stress', 'my-scenarios.mjs', 'check.mjs');
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe('unsafe PASS\nsafe PASS');
   });
@@ -81,3 +63,24 @@ describe('README', () => {
     }
   });
 });
+
+/**
+ * Writes the README's code blocks headed `// <module>` and `// <main>` into test/fixtures/<dir>/
+ * (inside the package, so `sabre` resolves to it by name), runs the main file, and cleans up.
+ */
+function runTwoFileExample(dir: string, module: string, main: string) {
+  const blockAfter = (name: string): string => {
+    const block = new RegExp(`// ${name.replace('.', '\\.')}[^\\n]*\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
+    expect(block, `README has a code block headed // ${name}`).toBeDefined();
+    return block!;
+  };
+  const folder = new URL(`./fixtures/${dir}/`, import.meta.url);
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(new URL(module, folder), blockAfter(module));
+  writeFileSync(new URL(main, folder), blockAfter(main));
+  try {
+    return spawnSync(process.execPath, [fileURLToPath(new URL(main, folder))], { encoding: 'utf8', timeout: 120_000 });
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}

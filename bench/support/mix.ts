@@ -4,7 +4,7 @@
  * the same thread in every run), with the write decisions precomputed too: the timed loops do
  * nothing but the operations.
  */
-import { seededRandom } from '../../test/support/delay.js';
+import { seededRandom } from '../../src/stress/random.js';
 import { zipfStream } from './zipf.js';
 
 export const MIXES = [

@@ -1,5 +1,5 @@
 /** Zipf-distributed key streams, seeded, the same in every run. */
-import { seededRandom } from '../../test/support/delay.js';
+import { seededRandom } from '../../src/stress/random.js';
 
 /** `length` draws from Zipf(`s`) over `universe` ranks (0 = most popular), scrambled so that popularity does not follow key order. */
 export function zipfStream(universe: number, s: number, length: number, seed: number): Int32Array {

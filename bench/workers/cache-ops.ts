@@ -1,7 +1,7 @@
 /** A bench worker: runs batches of cache operations (get, set, or 90/10 mixed) over precomputed keys. */
 import { workerData } from 'node:worker_threads';
 import { SharedCache, type SharedCacheHandle } from '../../src/index.js';
-import { seededRandom } from '../../test/support/delay.js';
+import { seededRandom } from '../../src/stress/random.js';
 import { serveBatches } from './serve.js';
 
 interface Data {

@@ -1,19 +1,9 @@
 /**
- * Seeded delay points: widen race windows reproducibly. The same seed gives the same sequence of
- * delays in every run, so a failure can be replayed.
+ * Seeded delay points for the unit tests' actors: widen race windows reproducibly. The same seed
+ * gives the same sequence of delays in every run, so a failure can be replayed. (The generator is
+ * the stress harness's; these points take an explicit rate and bound, for tests that tune them.)
  */
-
-/** mulberry32: a tiny, fast, well-distributed 32-bit PRNG; plenty for choosing delays. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../src/stress/random.js';
 
 let sink = 0;
 

@@ -5,15 +5,8 @@
  * writers run (and each writer samples it after every insert).
  */
 import { NaiveCache, type NaiveCacheHandle } from '../naive-cache.js';
-import { defineScenario, type TrialContext } from '../scenario.js';
-import { cacheOf, firstOf, raiseTo, shareOf } from './support.js';
-
-type Ctx = TrialContext<{ maxEntries: number; inserts: number; workers: number }, NaiveCacheHandle | undefined>;
-
-/** Entries present right now: for the naive map, count them (its size counter may itself be wrong). */
-function entriesNow(ctx: Ctx): number {
-  return ctx.variant === 'unsafe' ? (ctx.local.naive as NaiveCache).countLive() : cacheOf(ctx).size;
-}
+import { defineScenario } from '../scenario.js';
+import { cacheOf, entriesNow, firstOf, raiseTo, shareOf } from './support.js';
 
 export const checkThenAct = defineScenario({
   id: 'C',

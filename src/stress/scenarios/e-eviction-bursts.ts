@@ -8,14 +8,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { NaiveCache, type NaiveCacheHandle } from '../naive-cache.js';
-import { defineScenario, type TrialContext } from '../scenario.js';
-import { cacheOf, raiseTo } from './support.js';
-
-type Ctx = TrialContext<{ capacity: number; highWater: number; lowWater: number; burst: number; workers: number }, NaiveCacheHandle | undefined>;
-
-function entriesNow(ctx: Ctx): number {
-  return ctx.variant === 'unsafe' ? (ctx.local.naive as NaiveCache).countLive() : cacheOf(ctx).size;
-}
+import { defineScenario } from '../scenario.js';
+import { cacheOf, entriesNow, raiseTo } from './support.js';
 
 export const evictionBursts = defineScenario({
   id: 'E',

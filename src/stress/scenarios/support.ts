@@ -1,5 +1,6 @@
 /** Small helpers shared by the built-in scenarios. */
 import { checkIntegrity, type SharedCache } from '../../cache/shared-cache.js';
+import type { NaiveCache } from '../naive-cache.js';
 import type { TrialContext } from '../scenario.js';
 
 /** How many of `total` items actor `actor` of `actors` takes (the first ones take one more). */
@@ -33,4 +34,12 @@ export function raiseTo(words: Int32Array, index: number, value: number): void {
     if (previous === seen) return;
     seen = previous;
   }
+}
+
+/**
+ * Entries present right now: the unsafe variants' naive map is counted slot by slot (its size
+ * counter may itself be wrong), the cache by its size. The naive map lives in `ctx.local.naive`.
+ */
+export function entriesNow(ctx: TrialContext<never, unknown> | TrialContext): number {
+  return ctx.variant === 'unsafe' ? (ctx.local.naive as NaiveCache).countLive() : cacheOf(ctx).size;
 }
