@@ -11,6 +11,7 @@ import { Reservoir, mixSeed } from './random.js';
 import { type Params, type Scenario, type Variant, VARIANTS, gradeOf, resolveParams } from './scenario.js';
 import type { StrideResult, StrideTask } from './stride.js';
 import { encodeToken } from './token.js';
+import { TRIAL_GATE_WORDS } from './trial-gate.js';
 import { type Verdict, histogramOf, judge, summarize } from './verdict.js';
 
 const STRESS_TASK = new URL('../../workers/stress-task.js', import.meta.url);
@@ -160,7 +161,7 @@ class VariantRun {
       barrier: Barrier.create({ parties: this.#actors }).handle,
       history: HistoryLog.create(this.#actors, scenario.historyCapacity ?? 4_096),
       monitorWords: new SharedArrayBuffer(64),
-      stop: new SharedArrayBuffer(8),
+      stop: new SharedArrayBuffer(4 * TRIAL_GATE_WORDS),
     };
     await this.#pool.broadcast('ping', { timeoutMs: 60_000 }); // every worker is up
     if (monitor) this.#monitor = this.#pool.run<StrideResult>({ ...this.#base, role: 'monitor', actor: -1, firstTrial: 0, trials: 0 } satisfies StrideTask);

@@ -1,9 +1,9 @@
 /**
  * The worker side of a run: one task runs one stride of trials for one actor (or runs the
- * monitor until told to stop). Actors meet at a shared Barrier twice per trial (module comment
- * of scenario.ts); actor 0 also runs the arbiter and the reset, and counts the outcomes.
+ * monitor until told to stop). Actors line up at a shared Barrier when a stride starts, then meet
+ * at the trial gate (trial-gate.ts) twice per trial (module comment of scenario.ts); actor 0 also
+ * runs the arbiter and the reset, and counts the outcomes.
  */
-import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Barrier, type BarrierHandle } from '../shared/barrier.js';
 import { cache } from '../pool/worker.js';
@@ -11,6 +11,7 @@ import { HistoryLog, type HistoryLogHandle } from './history.js';
 import { Reservoir, delayPoint, mixSeed, seededRandom } from './random.js';
 import { type Params, type Scenario, type TrialContext, type Variant, gradeOf } from './scenario.js';
 import { SeededScheduler } from './scheduler.js';
+import { TrialGate } from './trial-gate.js';
 
 /** What the runner sends for one stride. */
 export interface StrideTask {
@@ -29,7 +30,7 @@ export interface StrideTask {
   readonly barrier: BarrierHandle;
   readonly history: HistoryLogHandle;
   readonly monitorWords: SharedArrayBuffer;
-  /** Word 0: the monitor runs while it is 0. Word 1: the start line's arrival count (see startLine). */
+  /** Word 0: the monitor runs while it is 0. Words 1-2: the trial gate (trial-gate.ts). */
   readonly stop: SharedArrayBuffer;
 }
 
@@ -43,25 +44,6 @@ export interface StrideResult {
 /** How long an actor waits at a barrier for the others before the run is declared broken. */
 const BARRIER_TIMEOUT_MS = 120_000;
 
-/** Spins at the start line before giving up on the stragglers (a bound: 20 actors on 2 cores cannot all spin at once). */
-const START_SPINS = 200_000;
-
-/**
- * The start line: after the barrier, every actor counts itself in and spins until all have. A
- * barrier wakes its parties one futex wake-up after another (tens of microseconds apart on this
- * kind of machine, longer than a whole trial), so actors released by it alone would run one after
- * the other and never collide. Spinning threads are all running, so they leave the line within
- * nanoseconds of each other (jcstress starts its actors the same way).
- */
-function startLine(words: Int32Array, actors: number, trial: number): void {
-  const everyone = actors * (trial + 1);
-  Atomics.add(words, 1, 1);
-  // More actors than cores cannot all be running: spinning would only delay the others.
-  if (actors > CORES) return;
-  for (let spins = 0; spins < START_SPINS && Atomics.load(words, 1) < everyone; spins++);
-}
-
-const CORES = availableParallelism();
 
 /** Samples a stride sends back per measurement (a uniform reservoir of what it recorded). */
 const SAMPLES_PER_STRIDE = 5_000;
@@ -122,17 +104,17 @@ export default async function runStride(task: StrideTask): Promise<StrideResult>
     return { outcomes: [], firstForbiddenTrial: null, samples: valuesOf(samples) };
   }
   const barrier = Barrier.attach(task.barrier);
-  const startWords = new Int32Array(task.stop);
+  const gate = new TrialGate(new Int32Array(task.stop), task.actors);
   const counts = new Map<string, number>();
   let firstForbiddenTrial: number | null = null;
   try {
+    barrier.arriveAndWait(BARRIER_TIMEOUT_MS); // every actor of this stride is up
     for (let n = 0; n < task.trials; n++) {
       ctx.trial = task.firstTrial + n;
       ctx.scheduler.reseed(mixSeed(task.seed, task.actor, ctx.trial, 'scheduler'));
-      barrier.arriveAndWait(BARRIER_TIMEOUT_MS); // line up: every actor starts the trial together
-      startLine(startWords, task.actors, ctx.trial);
+      gate.meet(2 * ctx.trial, BARRIER_TIMEOUT_MS); // line up: every actor starts the trial together
       await scenario.actor(ctx);
-      barrier.arriveAndWait(BARRIER_TIMEOUT_MS); // every actor is done
+      gate.meet(2 * ctx.trial + 1, BARRIER_TIMEOUT_MS); // every actor is done
       if (task.actor !== 0) continue;
       const outcome = await scenario.arbiter(ctx);
       counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
@@ -141,7 +123,8 @@ export default async function runStride(task: StrideTask): Promise<StrideResult>
       scenario.reset?.(ctx);
     }
   } catch (error) {
-    // Let the other actors out of the barrier at once instead of after its timeout.
+    // Let the other actors out at once instead of after the timeout.
+    gate.break();
     if (!barrier.isBroken) barrier.reset();
     throw error;
   } finally {
