@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { LRUCache } from 'lru-cache';
 import { SharedCache } from '../src/index.js';
+import { summarize } from '../src/stress/verdict.js';
 import { type Goal, type Row, ratioGoal, writeReport } from './support/report.js';
 import { quick } from './support/suite.js';
 
@@ -18,19 +19,6 @@ const STEADY = quick ? 20_000 : 200_000;
 const BURST = quick ? 50_000 : 500_000;
 const BURSTS = quick ? 2 : 5;
 const workers = availableParallelism();
-
-interface Percentiles {
-  readonly name: string;
-  readonly p50: number;
-  readonly p99: number;
-  readonly p999: number;
-}
-
-function percentiles(name: string, values: Float64Array): Percentiles {
-  const sorted = Float64Array.from(values).sort();
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { name, p50: at(0.5), p99: at(0.99), p999: at(0.999) };
-}
 
 function concat(parts: Float64Array[]): Float64Array {
   const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
@@ -77,12 +65,14 @@ async function main(): Promise<void> {
     lru.set(`burst:${i}`, i);
     lruBurst[i] = (performance.now() - t) * 1e6;
   }
-  const latency = [
-    percentiles(`sabre set, steady state, ${workers} workers`, concat(steady)),
-    percentiles(`sabre set, during bursts, ${workers} workers`, concat(burst)),
-    percentiles('lru-cache set, steady state, one thread', lruSteady),
-    percentiles('lru-cache set, during a burst, one thread', lruBurst),
-  ];
+  const latency = summarize(
+    new Map([
+      [`sabre set, steady state, ${workers} workers`, concat(steady)],
+      [`sabre set, during bursts, ${workers} workers`, concat(burst)],
+      ['lru-cache set, steady state, one thread', lruSteady],
+      ['lru-cache set, during a burst, one thread', lruBurst],
+    ]),
+  );
   const rows: Row[] = latency.map((l) => ({ name: l.name, medianNs: l.p50, opsPerSec: 1e9 / l.p50, p99Ns: l.p99, rmePercent: 0, samples: 0 }));
   const growthMiB = (rss[rss.length - 1]! - rss[0]!) / 2 ** 20;
   const goals: Goal[] = [

@@ -13,9 +13,10 @@
  */
 import { LRUCache } from 'lru-cache';
 import sharedmap from 'sharedmap';
-import { type EvictionPolicy, SharedCache } from '../src/index.js';
+import { SharedCache } from '../src/index.js';
 import { seededRandom } from '../src/stress/random.js';
 import { Crew } from './support/crew.js';
+import { hitRatio } from './support/hit-ratio.js';
 import { MapOwner } from './support/map-owner.js';
 import { Suite, quick } from './support/suite.js';
 import { type Goal, type Row, ratioGoal, speedGoal, writeReport } from './support/report.js';
@@ -60,27 +61,7 @@ function prefilled(): SharedCache {
   return cache;
 }
 
-
-/** Hit ratio of a cache of `capacity` entries on a Zipf(0.99) stream (set on miss). */
-function hitRatio(capacity: number, stream: Int32Array, policy: EvictionPolicy | 'lru-cache'): number {
-  let hits = 0;
-  if (policy === 'lru-cache') {
-    const lru = new LRUCache<string, number>({ max: capacity });
-    for (const id of stream) {
-      const key = `z:${id}`;
-      if (lru.get(key) !== undefined) hits++;
-      else lru.set(key, id);
-    }
-  } else {
-    const cache = SharedCache.create({ maxEntries: capacity, maxBytes: capacity * 64, policy });
-    for (const id of stream) {
-      const key = `z:${id}`;
-      if (cache.get(key) !== undefined) hits++;
-      else cache.set(key, id);
-    }
-  }
-  return hits / stream.length;
-}
+const zKey = (id: number): string => `z:${id}`;
 
 async function main(): Promise<void> {
   const suite = new Suite('cache');
@@ -156,13 +137,12 @@ async function main(): Promise<void> {
   const rows: Row[] = await suite.run();
   await Promise.all([...Object.values(crews).map((c) => c.close()), owner.close()]);
 
-
   const capacity = 1_000;
   const stream = zipfStream(100_000, 0.99, quick ? 100_000 : 1_000_000, 7);
   const ratios = {
-    sieve: hitRatio(capacity, stream, 'sieve'),
-    clock: hitRatio(capacity, stream, 'lru'),
-    lruCache: hitRatio(capacity, stream, 'lru-cache'),
+    sieve: hitRatio(stream, capacity, 'sieve', zKey),
+    clock: hitRatio(stream, capacity, 'lru', zKey),
+    lruCache: hitRatio(stream, capacity, 'lru-cache', zKey),
   };
 
   const goals: Goal[] = [

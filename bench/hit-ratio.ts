@@ -4,8 +4,7 @@
  * one-pass scan of 5,000 cold keys after every 10,000 requests, as a batch job would do).
  * Writes bench/results/hit-ratio.*.
  */
-import { LRUCache } from 'lru-cache';
-import { type EvictionPolicy, SharedCache } from '../src/index.js';
+import { hitRatio } from './support/hit-ratio.js';
 import { type Goal, ratioGoal, writeReport } from './support/report.js';
 import { quick } from './support/suite.js';
 import { zipfStream } from './support/zipf.js';
@@ -24,29 +23,11 @@ function scanHeavy(zipf: Int32Array): Int32Array {
   return Int32Array.from(out);
 }
 
-function hitRatio(stream: Int32Array, policy: EvictionPolicy | 'lru-cache'): number {
-  let hits = 0;
-  if (policy === 'lru-cache') {
-    const lru = new LRUCache<number, number>({ max: CAPACITY });
-    for (const id of stream) {
-      if (lru.get(id) !== undefined) hits++;
-      else lru.set(id, id);
-    }
-  } else {
-    const cache = SharedCache.create({ maxEntries: CAPACITY, maxBytes: CAPACITY * 64, policy });
-    for (const id of stream) {
-      if (cache.get(id) !== undefined) hits++;
-      else cache.set(id, id);
-    }
-  }
-  return hits / stream.length;
-}
-
 const zipf = zipfStream(UNIVERSE, 0.99, LENGTH, 7);
 const scans = scanHeavy(zipf);
 const ratios = {
-  zipf: { sieve: hitRatio(zipf, 'sieve'), clock: hitRatio(zipf, 'lru'), lruCache: hitRatio(zipf, 'lru-cache') },
-  scan: { sieve: hitRatio(scans, 'sieve'), clock: hitRatio(scans, 'lru'), lruCache: hitRatio(scans, 'lru-cache') },
+  zipf: { sieve: hitRatio(zipf, CAPACITY, 'sieve'), clock: hitRatio(zipf, CAPACITY, 'lru'), lruCache: hitRatio(zipf, CAPACITY, 'lru-cache') },
+  scan: { sieve: hitRatio(scans, CAPACITY, 'sieve'), clock: hitRatio(scans, CAPACITY, 'lru'), lruCache: hitRatio(scans, CAPACITY, 'lru-cache') },
 };
 const goals: Goal[] = [
   ratioGoal('SIEVE hit ratio vs LRU on Zipf(0.99)', ratios.zipf.sieve / ratios.zipf.lruCache, 1),

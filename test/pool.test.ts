@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from './support/threads.js';
 // The pool starts compiled workers, so these tests load the compiled package too: one copy of
 // every class, so instanceof holds for errors thrown on either side. (Loaded by a computed URL so
 // that the compiler takes the types from src/ and never reads dist/.)
@@ -315,7 +316,7 @@ describe('a worker that dies inside a cache mutation', () => {
     expect(event.cache!.structure || event.cache!.stripes > 0).toBe(true);
     // The other worker goes on: it keeps writing through the repaired cache.
     const before = cache.stats().sets;
-    await until(() => cache.stats().sets > before + 100);
+    await until(() => cache.stats().sets > before + 100, 'the other worker wrote on');
     cache.set('stop', true);
     await expect(churn).resolves.toBeGreaterThan(0);
     expect(cache[cacheModule.checkIntegrity]()).toEqual([]);
@@ -332,10 +333,3 @@ describe('a worker that dies inside a cache mutation', () => {
     await expect(p.run({ op: 'get', key: 'crash:key' })).resolves.toBe(stored); // the replacement worker sees the same cache
   });
 });
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > 30_000) throw new Error('condition not met in 30 s');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

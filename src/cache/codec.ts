@@ -168,10 +168,15 @@ export function decodeValue(tag: number, bytes: Uint8Array): unknown {
   }
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Whether two encoded values are the same value (compare-and-set compares encodings). */
 export function sameEncoding(tag: number, bytes: Uint8Array, other: Encoded): boolean {
   if (tag !== other.tag) return false;
-  if (bytes.length === other.bytes.length && bytes.every((b, i) => b === other.bytes[i])) return true;
+  if (bytes.length === other.bytes.length && sameBytes(bytes, other.bytes)) return true;
   // V8's serialization is not canonical: an array read back from the cache (dense when stored)
   // serializes differently from the literal it came from. Equal structured clones are equal values.
   return tag === Tag.CLONE && isDeepStrictEqual(deserialize(bytes), deserialize(other.bytes));

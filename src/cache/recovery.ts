@@ -58,14 +58,7 @@ function dropSlotsInFlux(store: Store, deadTag: number): number {
       dropped++;
       store.stats.bump(Counter.evictedRecovery);
     }
-    // Readers may set VISITED concurrently (Atomics.or): an atomic store so no bit is half-seen.
-    Atomics.store(i32, w + SLOT.FLAGS, 0);
-    i32[w + SLOT.KEY_LEN] = 0;
-    i32[w + SLOT.VALUE_LEN] = 0;
-    i32[w + SLOT.CHUNK] = 0;
-    i32[w + SLOT.CHUNKS] = 0;
-    i32[w + SLOT.GENERATION]!++;
-    i32[w + SLOT.IN_FLUX] = 0;
+    store.clearRecord(slot); // its chunks return with the rebuilt chunk list
   }
   return dropped;
 }

@@ -343,15 +343,27 @@ export class Store {
     this.#unlinkFromQueue(slot);
     this.freeChunks(i32[w + SLOT.CHUNK]!);
     this.addBytes(-(i32[w + SLOT.KEY_LEN]! + i32[w + SLOT.VALUE_LEN]!));
+    this.clearRecord(slot);
+    i32[w + SLOT.NEXT] = i32[GLOBAL.FREE_SLOT]!;
+    i32[GLOBAL.FREE_SLOT] = slot + 1;
+    Atomics.sub(i32, GLOBAL.SIZE, 1);
+  }
+
+  /**
+   * Resets a slot's record to free: no chain, no lengths, not live, a new generation, no change
+   * in progress. The caller has already given its chunks back (or is rebuilding the chunk list).
+   */
+  clearRecord(slot: number): void {
+    const i32 = this.i32;
+    const w = this.slotWord(slot);
     i32[w + SLOT.CHUNK] = 0;
     i32[w + SLOT.CHUNKS] = 0;
     i32[w + SLOT.KEY_LEN] = 0;
     i32[w + SLOT.VALUE_LEN] = 0;
+    // A lock-free reader's late Atomics.or may still set VISITED on the free slot: harmless,
+    // allocSlot overwrites the flags.
     i32[w + SLOT.FLAGS] = 0;
     i32[w + SLOT.GENERATION]!++;
-    i32[w + SLOT.NEXT] = i32[GLOBAL.FREE_SLOT]!;
-    i32[GLOBAL.FREE_SLOT] = slot + 1;
-    Atomics.sub(i32, GLOBAL.SIZE, 1);
     this.endSlotChange(slot);
   }
 

@@ -16,7 +16,7 @@ import { toMarkdown } from '../stress/report/markdown.js';
 import { verdictFooter, verdictTable } from '../stress/report/table.js';
 import { type Progress, type RunOptions, type ScenarioEntry, runVariant } from '../stress/runner.js';
 import { type Variant, VARIANTS } from '../stress/scenario.js';
-import { SCENARIOS, builtInEntries } from '../stress/scenarios/index.js';
+import { BUILT_IN_MODULE, SCENARIOS, builtInEntries } from '../stress/scenarios/index.js';
 import { loadScenario } from '../stress/stride.js';
 import { decodeToken } from '../stress/token.js';
 import type { Verdict } from '../stress/verdict.js';
@@ -137,7 +137,7 @@ interface Plan {
 async function planRun(ids: string[], options: StressOptions): Promise<Plan> {
   if (options.replay !== undefined) {
     const token = decodeToken(options.replay);
-    const module = token.module ?? (await import('../stress/scenarios/index.js')).BUILT_IN_MODULE;
+    const module = token.module ?? BUILT_IN_MODULE;
     const scenario = await loadScenario(module, token.scenario);
     return { entries: [{ scenario, module }], variants: [token.variant], run: { seed: token.seed, trials: token.trials, params: token.params, budgetMs: options.budget ?? 3_600_000 } };
   }

@@ -10,6 +10,7 @@ import { HistoryLog } from './history.js';
 import { Reservoir, mixSeed } from './random.js';
 import { type Params, type Scenario, type Variant, VARIANTS, gradeOf, resolveParams } from './scenario.js';
 import type { StrideResult, StrideTask } from './stride.js';
+import { BUILT_IN_MODULE } from './scenarios/index.js';
 import { encodeToken } from './token.js';
 import { TRIAL_GATE_WORDS } from './trial-gate.js';
 import { type Verdict, histogramOf, judge, summarize } from './verdict.js';
@@ -116,7 +117,7 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
 }
 
 function isBuiltIn(entry: ScenarioEntry): boolean {
-  return entry.module.includes('/stress/scenarios/');
+  return entry.module === BUILT_IN_MODULE;
 }
 
 /** The state of one variant's run: its pool, its shared state, and what the strides reported. */

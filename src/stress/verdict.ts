@@ -82,7 +82,7 @@ export function formatRate(rate: number): string {
 }
 
 /** p50/p99/p999/max of each named sample set. */
-export function summarize(samples: ReadonlyMap<string, number[]>): SampleSummary[] {
+export function summarize(samples: ReadonlyMap<string, ArrayLike<number>>): SampleSummary[] {
   return [...samples].map(([name, values]) => {
     const sorted = Float64Array.from(values).sort();
     const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
