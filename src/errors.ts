@@ -74,3 +74,20 @@ export class MemoryLimitError extends SabreError {
     super('ERR_SABRE_MEMORY_LIMIT', message);
   }
 }
+
+/**
+ * A synchronous cache call could not take one of the cache's internal locks within the cache's
+ * `lockTimeoutMs`. Those locks are held for microseconds, so the holder is stuck or has died; a
+ * `sabre/pool` recovers a dead worker's locks as soon as the main thread's event loop runs, so
+ * retry after yielding to it (`await setImmediate()`), or recover it yourself
+ * (`cache.recoverDeadThread(threadId)` from the Worker's `'exit'` event). Nothing was changed.
+ */
+export class LockUnavailableError extends SabreError {
+  /** The thread that held the lock when the wait ended, or null if it had just been released. */
+  readonly holderThreadId: number | null;
+
+  constructor(message: string, holderThreadId: number | null) {
+    super('ERR_SABRE_LOCK_UNAVAILABLE', message);
+    this.holderThreadId = holderThreadId;
+  }
+}

@@ -21,7 +21,9 @@ export {
   type EvictionReason,
   type EvictionListener,
   type CacheKey,
+  type CacheRecovery,
 } from './cache/shared-cache.js';
+export { recoverOnExit, recoverDeadThread, type Recoverable } from './shared/dead-threads.js';
 export type { SharedCacheOptions, EvictionPolicy } from './cache/options.js';
 export { ManualClock, type ManualClockHandle } from './cache/clock.js';
 export type { Placement, PrimitiveHandle } from './shared/region.js';
@@ -37,4 +39,5 @@ export {
   TimeoutError,
   BarrierBrokenError,
   MemoryLimitError,
+  LockUnavailableError,
 } from './errors.js';

@@ -11,7 +11,7 @@ const compiled = (path: string): Promise<unknown> => import(new URL(path, import
 const { InvalidArgumentError, MemoryLimitError, TimeoutError } = (await compiled('../dist/src/index.js')) as typeof import('../src/index.js');
 const { createPool } = (await compiled('../dist/src/pool/index.js')) as typeof import('../src/pool/index.js');
 type SabrePool = import('../src/pool/index.js').SabrePool;
-const { FAULT_POINTS } = (await compiled('../dist/src/cache/fault-points.js')) as typeof import('../src/cache/fault-points.js');
+const { FAULT_POINTS } = (await compiled('../dist/src/shared/fault-points.js')) as typeof import('../src/shared/fault-points.js');
 const cacheModule = (await compiled('../dist/src/cache/shared-cache.js')) as typeof import('../src/cache/shared-cache.js');
 
 const TASKS = new URL('../dist/test/workers/pool-task.js', import.meta.url);

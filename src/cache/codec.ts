@@ -1,12 +1,15 @@
 /**
  * Keys and values as bytes in shared memory.
  *
- * Keys are strings, stored as UTF-8, or numbers, stored as 0xFF (a byte UTF-8 never contains)
- * and the float64. Values carry a one-byte tag (in the entry record, not in
- * the bytes) and a payload:
+ * Keys are strings or numbers. A well-formed string is stored as UTF-8; one with a lone
+ * surrogate (which UTF-8 cannot carry: TextEncoder would turn it into U+FFFD, merging distinct
+ * keys) as 0xFE and its UTF-16LE code units; a number as 0xFF and the float64. UTF-8 never
+ * contains 0xFE or 0xFF, so the three forms never collide. Values carry a one-byte tag (in the
+ * entry record, not in the bytes) and a payload:
  *
  *   tag        payload
- *   STRING     UTF-8
+ *   STRING     UTF-8 (well-formed strings)
+ *   STRING16   UTF-16LE code units (strings with a lone surrogate; numbered after PENDING)
  *   NUMBER     8 bytes, float64 little-endian
  *   TRUE/FALSE/NULL  nothing
  *   BIGINT     8 bytes, int64 little-endian (values outside int64 use BIGSTR: decimal UTF-8)
@@ -21,7 +24,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
 import { InvalidArgumentError } from '../errors.js';
-import { describeValue } from '../shared/validate.js';
+import { describeThrown, describeValue } from '../shared/validate.js';
 
 export const Tag = {
   STRING: 1,
@@ -36,6 +39,11 @@ export const Tag = {
   CLONE: 10,
   /** Not a value: getOrCompute's marker that a computation is in flight (see single-flight.ts). */
   PENDING: 11,
+  /**
+   * A string with a lone surrogate, as UTF-16LE code units. An immutable string like STRING,
+   * though numbered above BIGSTR: PENDING already held 11 when it was added.
+   */
+  STRING16: 12,
 } as const;
 
 /** A value as it is stored: its tag and payload bytes. */
@@ -49,19 +57,47 @@ const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 const SHORT = 64;
 
-/** UTF-8 bytes of a string; an ASCII loop for short strings. */
-export function utf8(text: string): Uint8Array {
+/**
+ * UTF-8 bytes of a well-formed string, or undefined if it has a lone surrogate (UTF-8 cannot
+ * carry one). An ASCII loop for short strings; the well-formedness check only runs past ASCII.
+ */
+function wellFormedUtf8(text: string): Uint8Array | undefined {
   const n = text.length;
   if (n <= SHORT) {
     const out = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const c = text.charCodeAt(i);
-      if (c > 0x7f) return encoder.encode(text);
+      if (c > 0x7f) return text.isWellFormed() ? encoder.encode(text) : undefined;
       out[i] = c;
     }
     return out;
   }
-  return encoder.encode(text);
+  return text.isWellFormed() ? encoder.encode(text) : undefined;
+}
+
+/**
+ * UTF-8 bytes of a string; an ASCII loop for short strings. Lossy for a lone surrogate (it
+ * becomes U+FFFD): keys and values go through {@link keyBytes} and {@link encodeValue}, which
+ * store such strings as UTF-16 instead.
+ */
+export function utf8(text: string): Uint8Array {
+  return wellFormedUtf8(text) ?? encoder.encode(text);
+}
+
+/** The UTF-16LE code units of a string, after `skip` leading bytes left zero for the caller. */
+function utf16(text: string, skip: number): Uint8Array {
+  const bytes = new Uint8Array(skip + text.length * 2);
+  for (let i = 0, at = skip; i < text.length; i++, at += 2) {
+    const c = text.charCodeAt(i);
+    bytes[at] = c & 0xff;
+    bytes[at + 1] = c >>> 8;
+  }
+  return bytes;
+}
+
+/** The string of UTF-16LE code units. Node's utf16le decoder keeps lone surrogates (TextDecoder's would replace them). */
+function fromUtf16(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf16le');
 }
 
 /** The string of UTF-8 bytes; String.fromCharCode for short ASCII ones. */
@@ -78,10 +114,20 @@ export function fromUtf8(bytes: Uint8Array): string {
 export type CacheKey = string | number;
 
 const NUMBER_KEY = 0xff; // a byte UTF-8 never contains: marks a number key
+const UTF16_KEY = 0xfe; // another: marks a string key with a lone surrogate, stored as UTF-16LE
 
-/** The stored bytes of a key: UTF-8 for a string; 0xFF and the float64 for a number (-0 stored as 0). */
+/**
+ * The stored bytes of a key: UTF-8 for a well-formed string; 0xFE and its UTF-16LE code units
+ * for a string with a lone surrogate; 0xFF and the float64 for a number (-0 stored as 0).
+ */
 export function keyBytes(key: CacheKey): Uint8Array {
-  if (typeof key === 'string') return utf8(key);
+  if (typeof key === 'string') {
+    const bytes = wellFormedUtf8(key);
+    if (bytes !== undefined) return bytes;
+    const marked = utf16(key, 1);
+    marked[0] = UTF16_KEY;
+    return marked;
+  }
   const bytes = new Uint8Array(9);
   bytes[0] = NUMBER_KEY;
   new DataView(bytes.buffer).setFloat64(1, key === 0 ? 0 : key, true);
@@ -91,6 +137,7 @@ export function keyBytes(key: CacheKey): Uint8Array {
 /** The key whose stored bytes these are. */
 export function keyFromBytes(bytes: Uint8Array): CacheKey {
   if (bytes.length === 9 && bytes[0] === NUMBER_KEY) return new DataView(bytes.buffer, bytes.byteOffset, 9).getFloat64(1, true);
+  if (bytes[0] === UTF16_KEY) return fromUtf16(bytes.subarray(1));
   return fromUtf8(bytes);
 }
 
@@ -113,8 +160,10 @@ function fixed8(write: (view: DataView) => void): Uint8Array {
 /** Encodes a value, or throws InvalidArgumentError if it cannot be stored. */
 export function encodeValue(value: unknown): Encoded {
   switch (typeof value) {
-    case 'string':
-      return { tag: Tag.STRING, bytes: utf8(value) };
+    case 'string': {
+      const bytes = wellFormedUtf8(value);
+      return bytes !== undefined ? { tag: Tag.STRING, bytes } : { tag: Tag.STRING16, bytes: utf16(value, 0) };
+    }
     case 'number':
       return { tag: Tag.NUMBER, bytes: fixed8((v) => v.setFloat64(0, value, true)) };
     case 'boolean':
@@ -129,8 +178,9 @@ export function encodeValue(value: unknown): Encoded {
       if (value instanceof Uint8Array) return { tag: Tag.BYTES, bytes: value };
       try {
         return { tag: Tag.CLONE, bytes: serialize(value) };
-      } catch (error) {
-        throw new InvalidArgumentError(`value cannot be encoded: ${(error as Error).message}`);
+      } catch (thrown) {
+        // serialize() runs getters, and a getter can throw anything, not only an Error.
+        throw new InvalidArgumentError(`value cannot be encoded: ${describeThrown(thrown)}`);
       }
     }
     default:
@@ -145,6 +195,8 @@ export function decodeValue(tag: number, bytes: Uint8Array): unknown {
   switch (tag) {
     case Tag.STRING:
       return fromUtf8(bytes);
+    case Tag.STRING16:
+      return fromUtf16(bytes);
     case Tag.NUMBER:
       return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
     case Tag.TRUE:
@@ -206,6 +258,8 @@ export class ReadScratch {
   decode(tag: number, length: number): unknown {
     if (tag === Tag.STRING) return this.#string(length);
     if (tag === Tag.NUMBER) return this.#data.getFloat64(0, true);
+    // The string is a copy: decode straight from the scratch.
+    if (tag === Tag.STRING16) return fromUtf16(this.bytes.subarray(0, length));
     // Booleans, null and int64 bigints keep nothing of the bytes; the rest must own a copy.
     return decodeValue(tag, tag <= Tag.BIGINT ? this.bytes : this.bytes.slice(0, length));
   }

@@ -47,6 +47,8 @@ export const HEADER = {
   HAND_EPOCH: 11,
   /** 1 while a memory guard has closed the cache to new keys (updates of existing keys go on). */
   ADMISSION_CLOSED: 14,
+  /** The `lockTimeoutMs` option: the longest wait for an internal lock, in ms; -1 = no bound. */
+  LOCK_TIMEOUT_MS: 15,
   /** float64 index (HEADER_TTL_F64): default TTL in ms, Infinity = none. */
   TTL_F64: 6, // Float64Array index 6 = bytes 48..55
 } as const;

@@ -7,8 +7,14 @@
  *   and marks the slot with its tag in SLOT.IN_FLUX (layout.ts) for the whole change: allocation,
  *   filling, in-place rewrite, removal. So the slots the dead thread was changing are exactly the
  *   slots that carry its tag. They are dropped: an interrupted write is rolled back to absent
- *   (never half-applied) and an interrupted removal is completed. Each dropped entry is counted as
- *   a 'recovery' eviction, so no loss is silent.
+ *   (never half-applied) and an interrupted removal is completed.
+ * - Accounting (stats.ts REMOVALS): every entry is counted once when it is inserted and once when
+ *   it is removed, both under the structure mutex, so `inserts - removals` is the size whenever
+ *   that mutex is free. A thread that died holding it may have counted half a step (an insert
+ *   whose slot is now dropped, a removal it freed but did not count). Rather than guess which,
+ *   recovery counts as 'recovery' evictions exactly the entries the counters still account for
+ *   and that are no longer there: `(inserts - removals) - live`. An insert that died before it was
+ *   counted is then no entry at all, and every other loss is counted: none is silent.
  * - Everything shared between stripes (free lists, eviction queue, size and byte counters) is
  *   written only under the structure mutex. Chunk chains and the LIVE flag change only under it
  *   too (an in-place rewrite keeps the value's length and chain). Recovery holds that mutex, so
@@ -27,7 +33,7 @@ import type { Store } from './store.js';
 
 /** What one recovery did. */
 export interface RepairSummary {
-  /** Entries the dead thread was changing, dropped (counted as 'recovery' evictions). */
+  /** Entries lost: the dead thread's interrupted changes (counted as 'recovery' evictions). */
   readonly droppedEntries: number;
 }
 
@@ -37,8 +43,10 @@ export interface RepairSummary {
  */
 export function repairAfterDeath(store: Store, deadTag: number, deadStripes: readonly number[]): RepairSummary {
   openWriteSections(store, deadStripes);
-  const droppedEntries = dropSlotsInFlux(store, deadTag);
+  dropSlotsInFlux(store, deadTag);
   const live = liveSlots(store);
+  const droppedEntries = Math.max(0, store.stats.accountedSize() - live.length);
+  if (droppedEntries > 0) store.stats.add(Counter.evictedRecovery, droppedEntries);
   relinkBuckets(store, deadStripes, live);
   relinkQueue(store, live);
   relinkFreeSlots(store);
@@ -47,20 +55,12 @@ export function repairAfterDeath(store: Store, deadTag: number, deadStripes: rea
   return { droppedEntries };
 }
 
-/** Resets every slot the dead thread was changing to free. Returns how many held an entry. */
-function dropSlotsInFlux(store: Store, deadTag: number): number {
-  const i32 = store.i32;
-  let dropped = 0;
+/** Resets every slot the dead thread was changing to free. */
+function dropSlotsInFlux(store: Store, deadTag: number): void {
   for (let slot = 0; slot < store.shape.maxEntries; slot++) {
-    const w = store.slotWord(slot);
-    if (i32[w + SLOT.IN_FLUX] !== deadTag) continue;
-    if ((i32[w + SLOT.FLAGS]! & FLAG_LIVE) !== 0) {
-      dropped++;
-      store.stats.bump(Counter.evictedRecovery);
-    }
-    store.clearRecord(slot); // its chunks return with the rebuilt chunk list
+    // its chunks return with the rebuilt chunk list
+    if (store.i32[store.slotWord(slot) + SLOT.IN_FLUX] === deadTag) store.clearRecord(slot);
   }
-  return dropped;
 }
 
 function liveSlots(store: Store): number[] {

@@ -17,19 +17,19 @@
  * - Every slot a write changes carries the writer's tag while it changes (SLOT.IN_FLUX), so if
  *   the writer dies the coordinator can repair the cache exactly (recovery.ts).
  */
-import { IllegalStateError, InvalidArgumentError, MemoryLimitError } from '../errors.js';
+import { HandleError, IllegalStateError, InvalidArgumentError, MemoryLimitError } from '../errors.js';
 import { adoptFromDeadHolder } from '../shared/holder.js';
-import { type Mutex, lockOnAnyThread } from '../shared/mutex.js';
 import { attachRegion, defineSpec, headerOf } from '../shared/region.js';
-import { SELF_TAG } from '../shared/thread.js';
-import { checkFunction, describeValue } from '../shared/validate.js';
-import { type ParkSteps, broadcastNeedsNoPassOn, parkAsync } from '../shared/wait.js';
-import { type Flight, FlightOutcomes, decodeMarker, encodeMarker } from './single-flight.js';
+import { OWNER_MASK, SELF_TAG } from '../shared/thread.js';
+import { checkFunction, checkInteger, describeThrown, describeValue, readOptions } from '../shared/validate.js';
+import { type ParkSteps, broadcastNeedsNoPassOn, parkAsync, wakeAll } from '../shared/wait.js';
+import { CacheLocks } from './cache-locks.js';
+import { type Flight, type FlightOutcome, FlightOutcomes, MARKER_BYTES, decodeMarker, encodeMarker } from './single-flight.js';
 import { ManualClock, type ManualClockHandle } from './clock.js';
 import { type CacheKey, type Encoded, ReadScratch, Tag, decodeValue, encodeValue, hashBytes, keyBytes, keyFromBytes, sameEncoding } from './codec.js';
 import { FLAG_LIVE, GLOBAL, HEADER, SLOT, STRIPE, layoutOf } from './layout.js';
 import { type CacheConfig, type SharedCacheOptions, checkOptions, checkTtl } from './options.js';
-import { faultPoint } from './fault-points.js';
+import { faultPoint } from '../shared/fault-points.js';
 import { repairAfterDeath } from './recovery.js';
 import { Counter } from './stats.js';
 import { type EntryCopy, INCONSISTENT, Store, keyWordsOf, readShape } from './store.js';
@@ -56,17 +56,14 @@ export const setAdmission: unique symbol = Symbol('sabre.cache.setAdmission');
 /** Package-internal: check every shared structure (tests, the stress harness's arbiters). */
 export const checkIntegrity: unique symbol = Symbol('sabre.cache.checkIntegrity');
 export const shedEntries: unique symbol = Symbol('sabre.cache.shedEntries');
-/** Package-internal: repair the cache after a thread died holding its locks (the coordinator calls it). */
-export const recoverFromDeadThread: unique symbol = Symbol('sabre.cache.recoverFromDeadThread');
-
-/** What {@link recoverFromDeadThread} found and did. */
+/** What {@link SharedCache.recoverDeadThread} found and did. */
 export interface CacheRecovery {
   readonly threadId: number;
   /** Index stripes whose mutex the dead thread held. */
   readonly stripes: number;
   /** Whether it held the structure mutex. */
   readonly structure: boolean;
-  /** Entries it was changing, dropped (an interrupted write is rolled back, an interrupted removal completed). */
+  /** Entries lost, counted as 'recovery' evictions: an interrupted write is rolled back, an interrupted removal completed. */
   readonly droppedEntries: number;
   /** getOrCompute flights it was computing, ended so that a waiter computes at once instead of waiting out the lease. */
   readonly abandonedFlights: number;
@@ -97,7 +94,11 @@ export interface ComputeOptions extends SetOptions {
 export interface CacheStats {
   readonly hits: number;
   readonly misses: number;
+  /** Writes that stored a value: set, a winning setIfAbsent, a successful compareAndSet, increment, a getOrCompute that stored its value. */
   readonly sets: number;
+  /** Writes that created an entry (a getOrCompute placeholder included; its value then replaces it without another insert). */
+  readonly inserts: number;
+  /** Entries removed by delete, compareAndDelete and clear. */
   readonly deletes: number;
   readonly evictions: {
     readonly capacity: number;
@@ -114,8 +115,11 @@ export interface CacheStats {
   readonly expirations: number;
   /** getOrCompute calls that waited for another caller's computation. */
   readonly singleFlightWaits: number;
+  /** getOrCompute placeholders removed without a value: the compute failed or returned undefined, or its thread died. */
+  readonly abandonedFlights: number;
   /** Writes that found their stripe locked and had to wait. */
   readonly lockContention: number;
+  /** Entries now (getOrCompute placeholders included). `size === inserts - deletes - (every eviction) - abandonedFlights`, exactly. */
   readonly size: number;
   readonly bytes: number;
 }
@@ -185,6 +189,11 @@ const REASON_COUNTER: Record<EvictionReason, number> = {
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** What a counter's value takes encoded: a float64, or an int64 bigint. */
+const COUNTER_BYTES = 8;
+/** getOrCompute's default lease, in ms. */
+const DEFAULT_LEASE_MS = 30_000;
 
 /**
  * A bounded cache in one SharedArrayBuffer, shared by every thread that attaches its handle.
@@ -199,6 +208,7 @@ const INT64_MAX = 2n ** 63n - 1n;
  */
 export class SharedCache {
   readonly #store: Store;
+  readonly #locks: CacheLocks;
   readonly #outcomes: FlightOutcomes;
   readonly #clock: ManualClock | undefined;
   readonly #listeners = new Set<EvictionListener>();
@@ -212,10 +222,17 @@ export class SharedCache {
   #foundTag = 0;
   #foundLength = 0;
   #foundExpiry = 0;
+  /**
+   * The stripe whose write section the running write has opened, or -1. A write opens it at its
+   * first change, not when it locks: a write that changes nothing (a failed compare-and-set, a
+   * refused increment) leaves even the seqlock word as it was.
+   */
+  #sectionStripe = -1;
   #handle: SharedCacheHandle | undefined;
 
   private constructor(store: Store, clock: ManualClock | undefined) {
     this.#store = store;
+    this.#locks = new CacheLocks(store);
     this.#outcomes = new FlightOutcomes(store.i32, store.u8, store.layout.flights);
     this.#clock = clock;
   }
@@ -240,7 +257,13 @@ export class SharedCache {
   static attach(handle: SharedCacheHandle): SharedCache {
     const words = attachRegion(SPEC, handle);
     const buffer = words.buffer as SharedArrayBuffer;
-    return new SharedCache(new Store(buffer, readShape(buffer), false), handle.clock ? ManualClock.attach(handle.clock) : undefined);
+    const shape = readShape(buffer);
+    const needed = layoutOf(shape).totalBytes;
+    if (buffer.byteLength < needed) {
+      // A copy of part of a cache's memory: writes to it would "succeed" and be lost.
+      throw new HandleError(`bad sabre/cache handle: its header describes a cache of ${needed} bytes, but the buffer has ${buffer.byteLength}`);
+    }
+    return new SharedCache(new Store(buffer, shape, false), handle.clock ? ManualClock.attach(handle.clock) : undefined);
   }
 
   /** The handle to send to other threads (postMessage, workerData). */
@@ -333,10 +356,7 @@ export class SharedCache {
     const k = this.#key(key);
     const encoded = this.#encode(k, value);
     const expiry = this.#expiryFrom(options);
-    this.#write(k, (slot) => {
-      this.#put(k, slot, encoded, expiry);
-      this.#store.stats.bump(Counter.sets);
-    });
+    this.#write(k, (slot) => this.#storeValue(k, slot, encoded, expiry));
     return this;
   }
 
@@ -347,8 +367,7 @@ export class SharedCache {
     const expiry = this.#expiryFrom(options);
     return this.#write(k, (slot) => {
       if (slot >= 0 && !this.#isMarker(slot)) return false;
-      this.#put(k, slot, encoded, expiry);
-      this.#store.stats.bump(Counter.sets);
+      this.#storeValue(k, slot, encoded, expiry);
       return true;
     });
   }
@@ -356,28 +375,29 @@ export class SharedCache {
   /**
    * Replaces the value of `key` with `next` if it currently equals `expected` (compared by
    * encoding: primitives by value, bytes by content, objects by their structured-clone bytes).
-   * Keeps the entry's expiry unless `options.ttlMs` is given.
+   * Keeps the entry's expiry unless `options.ttlMs` is given. `expected` is only compared, never
+   * stored, so it is not held to the size limits (a value read back may re-encode larger).
    */
   compareAndSet(key: CacheKey, expected: unknown, next: unknown, options?: SetOptions): boolean {
     const k = this.#key(key);
-    const want = this.#encode(k, expected);
+    const want = encodeValue(expected);
     const encoded = this.#encode(k, next);
-    const ttl = options?.ttlMs === undefined ? undefined : checkTtl(options.ttlMs, 'options.ttlMs');
+    const { ttlMs } = readOptions(options, ['ttlMs'], 'options');
+    const ttl = ttlMs === undefined ? undefined : checkTtl(ttlMs, 'options.ttlMs');
     return this.#write(k, (slot) => {
       if (slot < 0 || this.#isMarker(slot) || !this.#holds(slot, want)) return false;
-      this.#put(k, slot, encoded, ttl === undefined ? this.#store.expiryOf(slot) : this.#expiryAfter(ttl));
-      this.#store.stats.bump(Counter.sets);
+      this.#storeValue(k, slot, encoded, ttl === undefined ? this.#store.expiryOf(slot) : this.#expiryAfter(ttl));
       return true;
     });
   }
 
-  /** Deletes `key` if its value currently equals `expected` (compared as in compareAndSet). */
+  /** Deletes `key` if its value currently equals `expected` (compared as in compareAndSet; counted as a delete). */
   compareAndDelete(key: CacheKey, expected: unknown): boolean {
     const k = this.#key(key);
-    const want = this.#encode(k, expected);
+    const want = encodeValue(expected);
     return this.#write(k, (slot) => {
       if (slot < 0 || this.#isMarker(slot) || !this.#holds(slot, want)) return false;
-      this.#removeOwn(slot);
+      this.#removeOwn(slot, Counter.deletes);
       return true;
     });
   }
@@ -386,13 +406,17 @@ export class SharedCache {
    * Adds `delta` (default 1) to the integer under `key` and returns the new value; a missing key
    * counts as 0 and gets the default TTL; an existing entry keeps its expiry (as Redis INCR).
    * Number counters stay within ±2^53-1 (safe integers), bigint counters within int64; a result
-   * outside that range, or a value that is not an integer, throws and changes nothing.
+   * outside that range, or a value that is not an integer, throws and changes nothing. A counter
+   * takes 8 bytes: a cache whose limits cannot hold `key` with 8 bytes refuses at once.
    */
+  increment(key: CacheKey, delta?: number): number;
+  increment(key: CacheKey, delta: bigint): bigint;
   increment(key: CacheKey, delta: number | bigint = 1): number | bigint {
     const k = this.#key(key);
-    if (typeof delta === 'number' ? !Number.isSafeInteger(delta) : typeof delta !== 'bigint') {
-      throw new InvalidArgumentError(`delta must be a safe integer or a bigint, got ${describeValue(delta)}`);
+    if (typeof delta === 'number' ? !Number.isSafeInteger(delta) : typeof delta !== 'bigint' || delta < INT64_MIN || delta > INT64_MAX) {
+      throw new InvalidArgumentError(`delta must be a safe integer or an int64 bigint, got ${describeValue(delta)}`);
     }
+    this.#checkFits(k, COUNTER_BYTES);
     // Check against the current value without a lock first, so that a call that must fail
     // (overflow, not an integer) fails before it touches shared memory; the locked pass below
     // decides for real.
@@ -402,17 +426,19 @@ export class SharedCache {
       const current = present ? this.#valueOf(slot) : typeof delta === 'bigint' ? 0n : 0;
       const next = addInteger(key, current, delta);
       const expiry = present ? this.#store.expiryOf(slot) : this.#expiryAfter(this.#store.shape.ttlMs);
-      this.#put(k, slot, encodeValue(next), expiry);
+      this.#storeValue(k, slot, encodeValue(next), expiry);
       return next;
     });
   }
 
-  /** Sets the time to live of `key` (Infinity removes its expiry). False if there is no such entry. */
+  /** Sets the time to live of `key` from now (`Infinity` removes its expiry). False if there is no such entry. */
   expire(key: CacheKey, ttlMs: number): boolean {
     const k = this.#key(key);
+    if (ttlMs === undefined) throw new InvalidArgumentError('expire(key, ttlMs): ttlMs is required (Infinity removes the expiry)');
     const ttl = checkTtl(ttlMs, 'ttlMs');
     return this.#write(k, (slot) => {
       if (slot < 0 || this.#isMarker(slot)) return false;
+      this.#openSection(k.stripe);
       this.#store.setExpiry(slot, this.#expiryAfter(ttl));
       return true;
     });
@@ -422,33 +448,33 @@ export class SharedCache {
   delete(key: CacheKey): boolean {
     return this.#write(this.#key(key), (slot) => {
       if (slot < 0 || this.#isMarker(slot)) return false;
-      this.#removeOwn(slot);
-      this.#store.stats.bump(Counter.deletes);
+      this.#removeOwn(slot, Counter.deletes);
       return true;
     });
   }
 
-  /** Removes every entry. */
+  /** Removes every entry (each counted as a delete). Entries being computed by getOrCompute go too; their computations store their values when they end. */
   clear(): void {
     const store = this.#store;
-    const locks = store.stripeLocks;
-    locks.forEach((lock) => lock[lockOnAnyThread]()); // ascending order: the only code that takes several stripes
-    locks.forEach((_, stripe) => store.beginWrite(stripe));
+    const locks = this.#locks;
+    locks.lockAllStripes();
     try {
-      this.#withStructure(() => {
-        const order = store.queueOrder();
-        order.forEach((slot, n) => {
-          if (n === order.length >> 1) faultPoint('clear:halfway');
-          store.beginSlotChange(slot);
-          store.unlinkFromBucket(slot);
-          store.freeSlot(slot);
-        });
+      locks.withStructure(() => {
+        for (let stripe = 0; stripe < store.shape.stripes; stripe++) store.beginWrite(stripe);
+        try {
+          const order = store.queueOrder();
+          order.forEach((slot, n) => {
+            if (n === order.length >> 1) faultPoint('clear:halfway');
+            store.beginSlotChange(slot);
+            store.unlinkFromBucket(slot);
+            store.freeSlot(slot, Counter.deletes);
+          });
+        } finally {
+          for (let stripe = 0; stripe < store.shape.stripes; stripe++) store.endWrite(stripe);
+        }
       });
     } finally {
-      locks.forEach((lock, stripe) => {
-        store.endWrite(stripe);
-        lock.unlock();
-      });
+      locks.unlockAllStripes();
     }
   }
 
@@ -458,14 +484,19 @@ export class SharedCache {
    * The value of `key`, computing it if missing, with one computation in the whole process: of
    * any number of concurrent callers on any threads, exactly one runs `compute` (outside every
    * lock) and the others wait, without blocking their event loop, for its result. An error from
-   * `compute` rejects every waiting caller and is not cached. If the computing thread dies, its
-   * lease (`leaseMs`) runs out and a waiter takes over. The value is stored with `ttlMs`.
+   * `compute` rejects every waiting caller and is not cached. A `compute` that returns
+   * `undefined` stores nothing, and every waiting caller gets `undefined` too (as lru-cache's
+   * fetch). If the computing thread dies, its lease (`leaseMs`) runs out (or its pool ends the
+   * flight at once) and a waiter takes over. The value is stored with `ttlMs`.
    */
   async getOrCompute<T>(key: CacheKey, compute: () => T | PromiseLike<T>, options?: ComputeOptions): Promise<T> {
     const k = this.#key(key);
     checkFunction(compute, 'compute');
-    const expiry = this.#expiryFrom(options);
-    const leaseMs = checkTtl(options?.leaseMs ?? 30_000, 'options.leaseMs');
+    const { ttlMs, leaseMs: leaseOption } = readOptions(options, ['ttlMs', 'leaseMs'], 'options');
+    const expiry = this.#expiryAfter(ttlMs === undefined ? this.#store.shape.ttlMs : checkTtl(ttlMs, 'options.ttlMs'));
+    const leaseMs = leaseOption === undefined ? DEFAULT_LEASE_MS : checkTtl(leaseOption, 'options.leaseMs');
+    // The placeholder must fit too, or the call would evict for nothing and then fail.
+    this.#checkFits(k, MARKER_BYTES);
     const store = this.#store;
     const flightWord = store.stripeWord(k.stripe, STRIPE.FLIGHT);
     let waited = false;
@@ -501,33 +532,43 @@ export class SharedCache {
       waited = true;
       const leaseLeft = Math.max(0, step.wait.leaseExpiry - Date.now());
       await parkAsync(store.i32, parkOnce(flightWord, seen), performance.now() + leaseLeft);
-      const failure = this.#withStructure(() => this.#outcomes.failureOf(step.wait.id));
-      if (failure !== undefined) throw failure;
+      const outcome = this.#locks.withStructure(() => this.#outcomes.outcomeOf(step.wait.id));
+      if (outcome?.failed) throw outcome.error;
+      if (outcome !== undefined) return undefined as T;
     }
   }
 
-  /** Runs the computation this caller owns, then ends the flight: stores the value, or records the failure. */
+  /** Runs the computation this caller owns, then ends the flight: stores the value, or records the failure (or the empty result). */
   async #fly<T>(k: KeyRef, flight: Flight, compute: () => T | PromiseLike<T>, expiry: number): Promise<T> {
     let value: T;
-    let encoded: Encoded;
+    let encoded: Encoded | undefined;
     try {
       value = await compute();
-      encoded = this.#encode(k, value);
+      if (value !== undefined) encoded = this.#encode(k, value);
     } catch (error) {
-      this.#write(k, (slot) => {
-        this.#withStructure(() => this.#outcomes.record(flight.id, error));
-        if (this.#ownsFlight(slot, flight)) this.#removeOwn(slot);
-        else this.#endFlight(k.stripe);
-      });
+      this.#endFlightWithout(k, flight, { failed: true, error });
       throw error;
     }
+    if (encoded === undefined) {
+      this.#endFlightWithout(k, flight, { failed: false });
+      return value;
+    }
+    const stored = encoded;
     this.#write(k, (slot) => {
       // Store unless someone set a value meanwhile, or another caller took the flight over.
       if (slot >= 0 && !this.#ownsFlight(slot, flight)) return;
-      this.#put(k, slot, encoded, expiry);
-      this.#store.stats.bump(Counter.sets);
+      this.#storeValue(k, slot, stored, expiry);
     });
     return value;
+  }
+
+  /** Ends a flight that has no value: records why for its waiters, removes its placeholder (if still its own) and wakes them. */
+  #endFlightWithout(k: KeyRef, flight: Flight, outcome: FlightOutcome): void {
+    this.#write(k, (slot) => {
+      this.#locks.withStructure(() => this.#outcomes.record(flight.id, outcome));
+      if (this.#ownsFlight(slot, flight)) this.#removeOwn(slot, Counter.abandonedFlights);
+      else this.#endFlight(k.stripe);
+    });
   }
 
   #isMarker(slot: number): boolean {
@@ -556,8 +597,7 @@ export class SharedCache {
     const store = this.#store;
     for (let stripe = 0; stripe < store.shape.stripes; stripe++) {
       const copies: Array<[Uint8Array, EntryCopy]> = [];
-      const lock = store.stripeLocks[stripe]!;
-      lock[lockOnAnyThread]();
+      this.#locks.lockStripe(stripe);
       try {
         for (let bucket = stripe; bucket < store.shape.buckets; bucket += store.shape.stripes) {
           for (let link = store.i32[store.bucketWord(bucket)]!; link !== 0; link = store.i32[store.slotWord(link - 1) + SLOT.NEXT]!) {
@@ -566,7 +606,7 @@ export class SharedCache {
           }
         }
       } finally {
-        lock.unlock();
+        this.#locks.unlockStripe(stripe);
       }
       const now = this.#now();
       for (const [key, copy] of copies) if (copy.expiry > now && copy.tag !== Tag.PENDING) yield [keyFromBytes(key), decodeValue(copy.tag, copy.value)];
@@ -582,13 +622,17 @@ export class SharedCache {
     return this.entries();
   }
 
-  /** The shared counters (the same numbers in every thread). */
+  /**
+   * The shared counters (the same numbers in every thread). Read under the structure mutex, so
+   * the entry accounting is exact: `size === inserts - deletes - (every eviction) - abandonedFlights`.
+   */
   stats(): CacheStats {
     const c = this.#store.stats;
-    return {
+    return this.#locks.withStructure(() => ({
       hits: c.read(Counter.hits),
       misses: c.read(Counter.misses),
       sets: c.read(Counter.sets),
+      inserts: c.read(Counter.inserts),
       deletes: c.read(Counter.deletes),
       evictions: {
         capacity: c.read(Counter.evictedCapacity),
@@ -601,15 +645,18 @@ export class SharedCache {
       admissionsRefused: c.read(Counter.admissionsRefused),
       expirations: c.read(Counter.expirations),
       singleFlightWaits: c.read(Counter.singleFlightWaits),
+      abandonedFlights: c.read(Counter.abandonedFlights),
       lockContention: c.read(Counter.lockContention),
       size: this.size,
       bytes: this.bytes,
-    };
+    }));
   }
 
   /**
    * Calls `listener(key, value, reason)` in this thread for every entry that this thread's
    * operations evict, after the operation has released its locks. Returns an unsubscribe function.
+   * A listener that throws does not undo or fail the write that evicted (it succeeded), nor skip
+   * the other listeners: its error is reported as a process warning (code SABRE_EVICT_LISTENER).
    */
   onEvict(listener: EvictionListener): () => void {
     if (typeof listener !== 'function') throw new InvalidArgumentError(`listener must be a function, got ${describeValue(listener)}`);
@@ -622,12 +669,11 @@ export class SharedCache {
    * structure mutex) and returns what is inconsistent, or an empty list.
    */
   [checkIntegrity](): string[] {
-    const store = this.#store;
-    store.stripeLocks.forEach((lock) => lock[lockOnAnyThread]());
+    this.#locks.lockAllStripes();
     try {
-      return this.#withStructure(() => store.integrityProblems());
+      return this.#locks.withStructure(() => this.#store.integrityProblems());
     } finally {
-      store.stripeLocks.forEach((lock) => lock.unlock());
+      this.#locks.unlockAllStripes();
     }
   }
 
@@ -639,7 +685,7 @@ export class SharedCache {
   /** See {@link setAdmission}: evicts up to `count` entries by the policy (bounded: at most 1,000). Returns how many. */
   [shedEntries](count: number): number {
     let evicted = 0;
-    this.#withStructure(() => {
+    this.#locks.withStructure(() => {
       while (evicted < Math.min(count, WORK_LIMIT) && this.#evictOne(-1, -1, 'memory')) evicted++;
     });
     this.#notifyEvictions();
@@ -647,30 +693,41 @@ export class SharedCache {
   }
 
   /**
-   * See {@link recoverFromDeadThread}: if the thread `threadId` (which must have exited) died
-   * holding cache locks, takes them over, repairs every structure they guarded (recovery.ts) and
-   * releases them. Returns what it did, or null if the thread held no cache lock. Never waits for
-   * a live thread while holding a lock (structure holders never block), so it cannot deadlock.
+   * Call once the thread `threadId` has exited (from its Worker's `'exit'` event; read
+   * `worker.threadId` before, it reads -1 there), if it may have used this cache. If it died
+   * holding cache locks, takes them over, repairs every structure they guarded (recovery.ts:
+   * what it was changing is dropped and counted as 'recovery' evictions) and releases them; ends
+   * its getOrCompute flights so that a waiter computes at once; wakes every thread parked on the
+   * cache. Returns what it did, or null if the thread left nothing behind. A `sabre/pool` does
+   * this by itself. Never call it for a running thread: it would take its locks away.
+   *
+   * Throws {@link LockUnavailableError}, having changed nothing, if the structure lock stays
+   * held by another thread (stuck or also dead) for `lockTimeoutMs`; call it again later.
    */
-  [recoverFromDeadThread](threadId: number): CacheRecovery | null {
+  recoverDeadThread(threadId: number): CacheRecovery | null {
+    checkInteger(threadId, 'threadId', 0, OWNER_MASK - 1);
     const store = this.#store;
     const structure = store.structure;
+    // The structure mutex first (waiting, bounded, only if the dead thread does not hold it),
+    // then the dead thread's stripes, which are taken over without waiting: a timeout leaves
+    // nothing taken, and the out-of-order acquisition cannot deadlock since it never waits.
     const heldStructure = structure[adoptFromDeadHolder](threadId);
+    if (!heldStructure) this.#locks.lockStructure();
     const held: number[] = [];
-    store.stripeLocks.forEach((lock, stripe) => {
-      if (lock[adoptFromDeadHolder](threadId)) held.push(stripe);
-    });
     let droppedEntries = 0;
-    if (heldStructure || held.length > 0) {
-      if (!heldStructure) structure[lockOnAnyThread]();
-      try {
-        droppedEntries = repairAfterDeath(store, threadId + 1, held).droppedEntries;
-      } finally {
-        structure.unlock();
-        held.forEach((stripe) => (store.stripeLocks[stripe] as Mutex).unlock());
-      }
+    try {
+      store.stripeLocks.forEach((lock, stripe) => {
+        if (lock[adoptFromDeadHolder](threadId)) held.push(stripe);
+      });
+      if (heldStructure || held.length > 0) droppedEntries = repairAfterDeath(store, threadId + 1, held).droppedEntries;
+    } finally {
+      this.#locks.unlockStructure();
+      for (const stripe of held) this.#locks.unlockStripe(stripe);
     }
     const abandonedFlights = this.#endFlightsOf(threadId + 1);
+    // A wake-up the dead thread took with it (it was being woken when it died) is sent again.
+    for (const lock of [structure, ...store.stripeLocks]) lock.recoverDeadThread(threadId);
+    wakeAll(store.i32, Array.from({ length: store.shape.stripes }, (_, stripe) => store.stripeWord(stripe, STRIPE.FLIGHT)));
     if (!heldStructure && held.length === 0 && abandonedFlights === 0) return null;
     return { threadId, stripes: held.length, structure: heldStructure, droppedEntries, abandonedFlights };
   }
@@ -686,18 +743,16 @@ export class SharedCache {
     for (let slot = 0; slot < store.shape.maxEntries; slot++) {
       if (!this.#isMarker(slot)) continue;
       const stripe = store.stripeOf(store.bucketOfSlot(slot));
-      const lock = store.stripeLocks[stripe]!;
-      lock[lockOnAnyThread]();
-      store.beginWrite(stripe);
+      this.#locks.lockStripe(stripe);
       try {
         const live = (store.i32[store.slotWord(slot) + SLOT.FLAGS]! & FLAG_LIVE) !== 0;
         if (live && this.#isMarker(slot) && store.stripeOf(store.bucketOfSlot(slot)) === stripe && decodeMarker(store.copyEntry(slot)!.value).owner === owner) {
-          this.#removeOwn(slot);
+          this.#removeOwn(slot, Counter.abandonedFlights);
           ended++;
         }
       } finally {
-        store.endWrite(stripe);
-        lock.unlock();
+        this.#closeSection();
+        this.#locks.unlockStripe(stripe);
       }
     }
     return ended;
@@ -713,7 +768,7 @@ export class SharedCache {
     }
     const bytes = keyBytes(key);
     const { maxKeyBytes, buckets, stripes, maxEntries } = this.#store.shape;
-    if (bytes.length > maxKeyBytes) throw new InvalidArgumentError(`key is ${bytes.length} bytes (UTF-8); maxKeyBytes is ${maxKeyBytes}`);
+    if (bytes.length > maxKeyBytes) throw new InvalidArgumentError(`key is ${bytes.length} bytes stored (UTF-8, or UTF-16 for a string with a lone surrogate); maxKeyBytes is ${maxKeyBytes}`);
     const hash = hashBytes(bytes);
     const bucket = hash & (buckets - 1);
     const stripe = bucket & (stripes - 1);
@@ -723,16 +778,26 @@ export class SharedCache {
     return ref;
   }
 
+  /** Encodes a value to store under `k`, refusing (before anything is touched) one the limits can never hold. */
   #encode(k: KeyRef, value: unknown): Encoded {
     const encoded = encodeValue(value);
-    const { maxValueBytes, maxBytes } = this.#store.shape;
+    const { maxValueBytes } = this.#store.shape;
     if (encoded.bytes.length > maxValueBytes) {
       throw new InvalidArgumentError(`value is ${encoded.bytes.length} bytes encoded; maxValueBytes is ${maxValueBytes}`);
     }
-    if (k.bytes.length + encoded.bytes.length > maxBytes) {
-      throw new InvalidArgumentError(`key + value is ${k.bytes.length + encoded.bytes.length} bytes; maxBytes is ${maxBytes}`);
-    }
+    this.#checkFits(k, encoded.bytes.length);
     return encoded;
+  }
+
+  /** Refuses up front an entry of `k` and `valueBytes` that could never fit, however much were evicted. */
+  #checkFits(k: KeyRef, valueBytes: number): void {
+    const { maxBytes, maxValueBytes } = this.#store.shape;
+    if (valueBytes === COUNTER_BYTES && valueBytes > maxValueBytes) {
+      throw new InvalidArgumentError(`a counter takes ${COUNTER_BYTES} bytes; maxValueBytes is ${maxValueBytes}`);
+    }
+    if (k.bytes.length + valueBytes > maxBytes) {
+      throw new InvalidArgumentError(`key + value is ${k.bytes.length + valueBytes} bytes; maxBytes is ${maxBytes}`);
+    }
   }
 
   #now(): number {
@@ -744,11 +809,8 @@ export class SharedCache {
   }
 
   #expiryFrom(options: SetOptions | undefined): number {
-    if (options !== undefined && (typeof options !== 'object' || options === null)) {
-      throw new InvalidArgumentError(`options must be an object, got ${describeValue(options)}`);
-    }
-    const ttl = options?.ttlMs === undefined ? this.#store.shape.ttlMs : checkTtl(options.ttlMs, 'options.ttlMs');
-    return this.#expiryAfter(ttl);
+    const { ttlMs } = readOptions(options, ['ttlMs'], 'options');
+    return this.#expiryAfter(ttlMs === undefined ? this.#store.shape.ttlMs : checkTtl(ttlMs, 'options.ttlMs'));
   }
 
   #holds(slot: number, want: Encoded): boolean {
@@ -796,8 +858,7 @@ export class SharedCache {
         if (length >= 0 && Atomics.load(i32, seq) === before) return this.#found(slot, tag, length, expiry, before);
       }
     }
-    const lock = store.stripeLocks[k.stripe]!;
-    lock[lockOnAnyThread]();
+    this.#locks.lockStripe(k.stripe);
     try {
       const slot = store.find(k.bucket, k.hash, k.bytes, k.words);
       if (slot < 0) return false;
@@ -805,7 +866,7 @@ export class SharedCache {
       const seq = Atomics.load(i32, store.seqWord(k.stripe));
       return this.#found(slot, store.tagOf(slot), store.copyValueInto(slot, this.#scratch), store.expiryOf(slot), seq);
     } finally {
-      lock.unlock();
+      this.#locks.unlockStripe(k.stripe);
     }
   }
 
@@ -821,7 +882,7 @@ export class SharedCache {
   #decodeFound(k: KeyRef): unknown {
     const tag = this.#foundTag;
     const value = this.#scratch.decode(tag, this.#foundLength);
-    const immutable = tag === Tag.STRING ? (value as string).length <= REMEMBER_STRING_LENGTH : tag <= Tag.BIGSTR;
+    const immutable = isStringTag(tag) ? (value as string).length <= REMEMBER_STRING_LENGTH : tag <= Tag.BIGSTR;
     if (immutable) {
       k.seenSeq = this.#foundSeq;
       k.seenSlot = this.#foundSlot;
@@ -843,25 +904,23 @@ export class SharedCache {
   // ---- internals: the write path ---------------------------------------------------------------
 
   /**
-   * Runs `body` with the key's stripe locked and its write section open. `body` gets the slot of
-   * the key's live entry, or -1 (an expired entry is removed first). Retries from scratch if an
+   * Runs `body` with the key's stripe locked. `body` gets the slot of the key's live entry, or -1
+   * (an expired entry is removed first). Every change opens the stripe's write section first
+   * (#openSection); it is closed before the lock is released. Retries from scratch if an
    * eviction found every candidate busy. Eviction listeners run after the locks are released.
    */
   #write<T>(k: KeyRef, body: (slot: number) => T): T {
     const store = this.#store;
-    const lock = store.stripeLocks[k.stripe]!;
     for (let attempt = 0; ; attempt++) {
-      if (!lock.tryLock()) {
-        store.stats.bump(Counter.lockContention);
-        lock[lockOnAnyThread]();
-      }
-      store.beginWrite(k.stripe);
+      const contended = this.#locks.lockStripe(k.stripe); // throws having taken nothing
+      if (contended) store.stats.bump(Counter.lockContention);
       try {
         faultPoint('write:locked');
         let slot = store.find(k.bucket, k.hash, k.bytes, k.words);
         const expiry = slot >= 0 ? store.expiryOf(slot) : Infinity;
         if (slot >= 0 && expiry !== Infinity && expiry <= this.#now()) {
-          this.#withStructure(() => this.#remove(slot, 'ttl'));
+          const expired = slot;
+          this.#locks.withStructure(() => this.#removeClaimed(expired, k.stripe, k.stripe, 'ttl'));
           slot = -1;
         }
         return body(slot);
@@ -871,8 +930,8 @@ export class SharedCache {
           throw error;
         }
       } finally {
-        store.endWrite(k.stripe);
-        lock.unlock();
+        this.#closeSection();
+        this.#locks.unlockStripe(k.stripe);
         this.#notifyEvictions();
       }
       // Busy: every candidate's stripe was locked by writers that may be waiting for the structure
@@ -881,45 +940,61 @@ export class SharedCache {
     }
   }
 
-  #withStructure<T>(fn: () => T): T {
-    const structure = this.#store.structure;
-    structure[lockOnAnyThread]();
-    try {
-      return fn();
-    } finally {
-      structure.unlock();
-    }
+  /** Opens `stripe`'s write section (odd seqlock word) unless the running write has already. Stripe mutex held. */
+  #openSection(stripe: number): void {
+    if (this.#sectionStripe === stripe) return;
+    this.#store.beginWrite(stripe);
+    this.#sectionStripe = stripe;
   }
 
-  /** Stores the encoded value for `k` in `slot` (or a new slot if -1). Stripe write section open. */
+  #closeSection(): void {
+    if (this.#sectionStripe < 0) return;
+    this.#store.endWrite(this.#sectionStripe);
+    this.#sectionStripe = -1;
+  }
+
+  /** Stores a value (not a flight marker) and counts the set. Stripe mutex held. */
+  #storeValue(k: KeyRef, slot: number, encoded: Encoded, expiry: number): void {
+    this.#put(k, slot, encoded, expiry);
+    this.#store.stats.bump(Counter.sets);
+  }
+
+  /**
+   * Stores the encoded value for `k` in `slot` (or a new slot if -1). Stripe mutex held. Every
+   * lock it needs is taken before the first change, so a refusal changes nothing.
+   */
   #put(k: KeyRef, slot: number, encoded: Encoded, expiry: number): void {
     const store = this.#store;
     if (slot < 0 && Atomics.load(store.i32, HEADER.ADMISSION_CLOSED) !== 0) {
       store.stats.bump(Counter.admissionsRefused);
       throw new MemoryLimitError('SharedCache: the memory guard is at its limit and refuses new keys (existing keys can still be updated)');
     }
-    if (slot >= 0 && this.#isMarker(slot) && encoded.tag !== Tag.PENDING) this.#endFlight(k.stripe);
+    const endsFlight = slot >= 0 && this.#isMarker(slot) && encoded.tag !== Tag.PENDING;
     if (slot >= 0 && store.fitsInPlace(slot, encoded.bytes.length)) {
+      this.#openSection(k.stripe);
       store.overwrite(slot, k.bytes.length, encoded.tag, encoded.bytes, expiry);
-      return;
+    } else {
+      this.#locks.withStructure(() => {
+        faultPoint('put:structure');
+        const w = slot >= 0 ? store.slotWord(slot) : -1;
+        const oldBytes = slot >= 0 ? store.i32[w + SLOT.KEY_LEN]! + store.i32[w + SLOT.VALUE_LEN]! : 0;
+        this.#makeRoom(k.stripe, slot, slot < 0 ? 1 : 0, k.bytes.length + encoded.bytes.length - oldBytes);
+        this.#openSection(k.stripe);
+        // allocSlot marks a new slot as changing; an existing one is marked here. Either way the
+        // mark stays until the entry is whole and linked (recovery.ts drops marked slots).
+        if (slot >= 0) store.beginSlotChange(slot);
+        const target = slot >= 0 ? slot : store.allocSlot();
+        faultPoint('put:allocated');
+        store.fill(target, k.bytes, encoded.tag, encoded.bytes, expiry);
+        faultPoint('put:filled');
+        if (slot < 0) store.linkIntoBucket(target, k.bucket, k.hash);
+        faultPoint('put:linked');
+        store.endSlotChange(target);
+        this.#afterInsert(k.stripe, target);
+      });
     }
-    this.#withStructure(() => {
-      faultPoint('put:structure');
-      const w = slot >= 0 ? store.slotWord(slot) : -1;
-      const oldBytes = slot >= 0 ? store.i32[w + SLOT.KEY_LEN]! + store.i32[w + SLOT.VALUE_LEN]! : 0;
-      this.#makeRoom(k.stripe, slot, slot < 0 ? 1 : 0, k.bytes.length + encoded.bytes.length - oldBytes);
-      // allocSlot marks a new slot as changing; an existing one is marked here. Either way the
-      // mark stays until the entry is whole and linked (recovery.ts drops marked slots).
-      if (slot >= 0) store.beginSlotChange(slot);
-      const target = slot >= 0 ? slot : store.allocSlot();
-      faultPoint('put:allocated');
-      store.fill(target, k.bytes, encoded.tag, encoded.bytes, expiry);
-      faultPoint('put:filled');
-      if (slot < 0) store.linkIntoBucket(target, k.bucket, k.hash);
-      faultPoint('put:linked');
-      store.endSlotChange(target);
-      this.#afterInsert(k.stripe, target);
-    });
+    // The value is in: the flight whose placeholder it replaced has ended; wake its waiters.
+    if (endsFlight) this.#endFlight(k.stripe);
   }
 
   /** Evicts until one more entry of `bytes` more bytes fits. Structure mutex held. Throws Busy if no candidate can be claimed. */
@@ -956,7 +1031,7 @@ export class SharedCache {
     const victim = store.nextVictim((slot) => {
       if (slot === exclude) return false;
       const stripe = store.stripeOf(store.bucketOfSlot(slot));
-      if (stripe !== ownStripe && !store.stripeLocks[stripe]!.tryLock()) return false;
+      if (stripe !== ownStripe && !this.#locks.tryLockStripe(stripe)) return false;
       claimed = stripe;
       return true;
     }, WORK_LIMIT);
@@ -969,57 +1044,72 @@ export class SharedCache {
   #claimAndRemove(slot: number, ownStripe: number, reason: EvictionReason): void {
     const store = this.#store;
     const stripe = store.stripeOf(store.bucketOfSlot(slot));
-    if (stripe !== ownStripe && !store.stripeLocks[stripe]!.tryLock()) return;
+    if (stripe !== ownStripe && !this.#locks.tryLockStripe(stripe)) return;
     this.#removeClaimed(slot, stripe, ownStripe, reason);
   }
 
-  /** Removes `slot`, whose stripe this thread holds (its own, already in a write section, or just claimed). */
+  /** Removes `slot`, whose stripe this thread holds (its own, or just claimed). Structure mutex held. */
   #removeClaimed(slot: number, stripe: number, ownStripe: number, reason: EvictionReason): void {
     const store = this.#store;
-    if (stripe === ownStripe) return this.#remove(slot, reason);
+    if (stripe === ownStripe) {
+      this.#openSection(ownStripe);
+      return this.#remove(slot, reason);
+    }
     store.beginWrite(stripe);
     try {
       this.#remove(slot, reason);
     } finally {
       store.endWrite(stripe);
-      store.stripeLocks[stripe]!.unlock();
+      this.#locks.unlockStripe(stripe);
     }
   }
 
-  /** Removes an entry of the caller's own stripe (delete, compareAndDelete). Stripe write section open. */
-  #removeOwn(slot: number): void {
+  /** Removes an entry of the caller's own stripe (delete, compareAndDelete, an abandoned flight), counted in `removal`. Stripe mutex held. */
+  #removeOwn(slot: number, removal: number): void {
     const store = this.#store;
-    if (this.#isMarker(slot)) this.#endFlight(store.stripeOf(store.bucketOfSlot(slot)));
-    this.#withStructure(() => {
+    const stripe = store.stripeOf(store.bucketOfSlot(slot));
+    const marker = this.#isMarker(slot);
+    this.#locks.withStructure(() => {
+      this.#openSection(stripe);
       store.beginSlotChange(slot);
       store.unlinkFromBucket(slot);
       faultPoint('delete:unlinked');
-      store.freeSlot(slot);
+      store.freeSlot(slot, removal);
     });
+    if (marker) this.#endFlight(stripe);
   }
 
   /** Evicts `slot`: its stripe's write section is open and the structure mutex is held. */
   #remove(slot: number, reason: EvictionReason): void {
     const store = this.#store;
     if ((store.i32[store.slotWord(slot) + SLOT.FLAGS]! & FLAG_LIVE) === 0) return;
-    if (this.#isMarker(slot)) {
-      this.#endFlight(store.stripeOf(store.bucketOfSlot(slot)));
-    } else if (this.#listeners.size > 0) {
+    const marker = this.#isMarker(slot);
+    const stripe = store.stripeOf(store.bucketOfSlot(slot));
+    if (!marker && this.#listeners.size > 0) {
       const copy = store.copyEntry(slot)!;
       this.#evicted.push([keyFromBytes(store.keyOf(slot)), decodeValue(copy.tag, copy.value), reason]);
     }
     store.beginSlotChange(slot);
     store.unlinkFromBucket(slot);
     faultPoint('remove:unlinked');
-    store.freeSlot(slot);
-    store.stats.bump(REASON_COUNTER[reason]);
+    store.freeSlot(slot, REASON_COUNTER[reason]);
+    if (marker) this.#endFlight(stripe);
   }
 
+  /** Calls the eviction listeners (locks released). A listener's error is reported, never thrown into the write. */
   #notifyEvictions(): void {
     if (this.#evicted.length === 0) return;
     const evicted = this.#evicted;
     this.#evicted = [];
-    for (const [key, value, reason] of evicted) for (const listener of this.#listeners) listener(key, value, reason);
+    for (const [key, value, reason] of evicted) {
+      for (const listener of this.#listeners) {
+        try {
+          listener(key, value, reason);
+        } catch (error) {
+          process.emitWarning(`an onEvict listener threw ${describeThrown(error)}; the write that evicted succeeded`, { code: 'SABRE_EVICT_LISTENER' });
+        }
+      }
+    }
   }
 }
 
@@ -1027,6 +1117,11 @@ const BACKOFF = new Int32Array(new SharedArrayBuffer(4));
 
 function* parkOnce(index: number, value: number): ParkSteps<void> {
   yield { index, value, passOn: broadcastNeedsNoPassOn };
+}
+
+/** Whether a value tag holds a string (remembered per key like the other immutable values when short). */
+function isStringTag(tag: number): boolean {
+  return tag === Tag.STRING || tag === Tag.STRING16;
 }
 
 function writeHeader(buffer: SharedArrayBuffer, config: CacheConfig): void {
@@ -1041,6 +1136,7 @@ function writeHeader(buffer: SharedArrayBuffer, config: CacheConfig): void {
   i32[HEADER.POLICY] = config.policy === 'lru' ? 1 : 0;
   i32[HEADER.HIGH_WATER] = config.highWater;
   i32[HEADER.LOW_WATER] = config.lowWater;
+  i32[HEADER.LOCK_TIMEOUT_MS] = config.lockTimeoutMs === Infinity ? -1 : Math.ceil(config.lockTimeoutMs);
   new Float64Array(buffer, 0, 8)[HEADER.TTL_F64] = config.ttlMs;
 }
 
@@ -1051,15 +1147,10 @@ function addInteger(key: CacheKey, current: unknown, delta: number | bigint): nu
     return next;
   }
   if (typeof current === 'number' && Number.isSafeInteger(current)) {
-    if (typeof delta === 'bigint') {
-      if (delta > BigInt(Number.MAX_SAFE_INTEGER) || delta < BigInt(Number.MIN_SAFE_INTEGER)) {
-        throw new IllegalStateError(`increment('${key}'): the counter holds a number and ${delta} is not a safe integer`);
-      }
-      delta = Number(delta);
-    }
-    const next = current + delta;
-    if (!Number.isSafeInteger(next)) throw new IllegalStateError(`increment('${key}'): ${next} is not a safe integer (use bigint counters beyond 2^53)`);
-    return next;
+    // A number counter stays a number: a bigint delta is fine as long as the result is safe.
+    const exact = BigInt(current) + BigInt(delta);
+    if (exact > MAX_SAFE || exact < -MAX_SAFE) throw new IllegalStateError(`increment('${key}'): ${exact} is not a safe integer (use bigint counters beyond 2^53)`);
+    return Number(exact);
   }
   throw new IllegalStateError(`increment('${key}'): the value is not an integer (${describeValue(current)})`);
 }

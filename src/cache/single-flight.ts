@@ -10,6 +10,8 @@
  * - A failure must reach every waiter and must not be cached. The owner records the error in a
  *   small ring of flight outcomes (indexed by flight id) before it removes the marker; a waiter
  *   of that flight finds its error there. A later caller finds no entry and starts a new flight.
+ *   A compute that returns `undefined` (nothing to cache) is recorded the same way, so that its
+ *   waiters get `undefined` too instead of each starting a flight of its own.
  * - If the owner's thread dies, its lease runs out: waiters park no longer than the lease, and
  *   the first to see it expired takes the flight over with a fresh marker.
  * - Every read (get, has, entries, …) treats a marker as absent.
@@ -43,10 +45,17 @@ export function decodeMarker(bytes: Uint8Array): Flight {
   return { owner: view.getInt32(0, true), id: view.getInt32(4, true), leaseExpiry: view.getFloat64(8, true) };
 }
 
+/** How a flight ended without a value: its compute failed, or returned undefined. */
+export type FlightOutcome = { readonly failed: true; readonly error: unknown } | { readonly failed: false };
+
+/** The record length that marks an empty outcome (no error follows). */
+const EMPTY_OUTCOME = -1;
+
 /**
- * The ring of failed-flight outcomes: record `id % FLIGHT_RECORDS` holds [flight id, length,
- * serialized error]. Written and read under the structure mutex. A record is overwritten only
- * after FLIGHT_RECORDS more failures, long after the waiters of its flight have read it.
+ * The ring of valueless flight outcomes: record `id % FLIGHT_RECORDS` holds [flight id, length,
+ * serialized error] (length -1: the compute returned undefined). Written and read under the
+ * structure mutex. A record is overwritten only after FLIGHT_RECORDS more such flights, long
+ * after the waiters of its flight have read it.
  */
 export class FlightOutcomes {
   readonly #i32: Int32Array;
@@ -59,21 +68,22 @@ export class FlightOutcomes {
     this.#base = byteOffset;
   }
 
-  record(id: number, error: unknown): void {
+  record(id: number, outcome: FlightOutcome): void {
     const at = this.#base + (id % FLIGHT_RECORDS) * FLIGHT_RECORD_BYTES;
-    const bytes = serializeError(error, FLIGHT_RECORD_BYTES - 8);
+    const bytes = outcome.failed ? serializeError(outcome.error, FLIGHT_RECORD_BYTES - 8) : undefined;
     // The id last: a writer that dies halfway leaves a record no waiter will read as its own.
-    this.#i32[(at >> 2) + 1] = bytes.length;
-    this.#u8.set(bytes, at + 8);
+    this.#i32[(at >> 2) + 1] = bytes === undefined ? EMPTY_OUTCOME : bytes.length;
+    if (bytes !== undefined) this.#u8.set(bytes, at + 8);
     this.#i32[at >> 2] = id;
   }
 
-  /** The error flight `id` failed with, or undefined if it did not fail (or its record was reused). */
-  failureOf(id: number): Error | undefined {
+  /** How flight `id` ended without a value, or undefined if it did not (or its record was reused). */
+  outcomeOf(id: number): FlightOutcome | undefined {
     const at = this.#base + (id % FLIGHT_RECORDS) * FLIGHT_RECORD_BYTES;
     if (this.#i32[at >> 2] !== id) return undefined;
     const length = this.#i32[(at >> 2) + 1]!;
-    return deserialize(this.#u8.slice(at + 8, at + 8 + length)) as Error;
+    if (length === EMPTY_OUTCOME) return { failed: false };
+    return { failed: true, error: deserialize(this.#u8.slice(at + 8, at + 8 + length)) };
   }
 }
 

@@ -26,7 +26,28 @@ export const Counter = {
   evictedMemory: 11,
   admissionsRefused: 12,
   evictedRecovery: 13,
+  /** Writes that created an entry (a getOrCompute placeholder included). */
+  inserts: 14,
+  /** getOrCompute placeholders removed without a value (compute failed or returned undefined, or its thread died). */
+  abandonedFlights: 15,
 } as const;
+
+/**
+ * The counters that account for every entry, written only under the structure mutex (with the
+ * size they explain), so that at every instant the structure mutex is free:
+ *
+ *   size = inserts - deletes - evictions (every reason) - abandonedFlights
+ */
+export const REMOVALS: readonly number[] = [
+  Counter.deletes,
+  Counter.evictedCapacity,
+  Counter.evictedBytes,
+  Counter.evictedBurst,
+  Counter.evictedTtl,
+  Counter.evictedMemory,
+  Counter.evictedRecovery,
+  Counter.abandonedFlights,
+];
 
 export const STAT_BLOCK_BYTES = 128;
 const BLOCK_WORDS = STAT_BLOCK_BYTES / 4;
@@ -47,6 +68,13 @@ export class StripedCounters {
     if (Atomics.add(this.#words, low, 1) === -1) Atomics.add(this.#words, low + 1, 1);
   }
 
+  /** Adds `n` (0 <= n < 2^31) to counter `index` in this thread's block. */
+  add(index: number, n: number): void {
+    const low = this.#base + index * 2;
+    const before = Atomics.add(this.#words, low, n) >>> 0;
+    if (before + n > 0xffff_ffff) Atomics.add(this.#words, low + 1, 1); // the low word wrapped
+  }
+
   /** The sum of counter `index` over all blocks. */
   read(index: number): number {
     let total = 0;
@@ -57,4 +85,10 @@ export class StripedCounters {
     return total;
   }
 
+  /** inserts minus every removal: what the size must be (see {@link REMOVALS}; structure mutex held for an exact answer). */
+  accountedSize(): number {
+    let size = this.read(Counter.inserts);
+    for (const index of REMOVALS) size -= this.read(index);
+    return size;
+  }
 }

@@ -19,9 +19,10 @@
  */
 import { Mutex } from '../shared/mutex.js';
 import { SELF_TAG } from '../shared/thread.js';
-import { faultPoint } from './fault-points.js';
+import { faultPoint } from '../shared/fault-points.js';
 import type { ReadScratch } from './codec.js';
-import { StripedCounters } from './stats.js';
+import { MARKER_BYTES } from './single-flight.js';
+import { Counter, StripedCounters } from './stats.js';
 import {
   CHUNK_BYTES,
   CHUNK_PAYLOAD,
@@ -68,6 +69,8 @@ export interface StoreShape {
   readonly highWater: number;
   readonly lowWater: number;
   readonly ttlMs: number;
+  /** The longest wait for one of the cache's locks, in ms (Infinity: no bound). */
+  readonly lockTimeoutMs: number;
 }
 
 export function readShape(buffer: SharedArrayBuffer): StoreShape {
@@ -85,6 +88,7 @@ export function readShape(buffer: SharedArrayBuffer): StoreShape {
     highWater: i32[HEADER.HIGH_WATER]!,
     lowWater: i32[HEADER.LOW_WATER]!,
     ttlMs: f64[HEADER.TTL_F64]!,
+    lockTimeoutMs: i32[HEADER.LOCK_TIMEOUT_MS]! < 0 ? Infinity : i32[HEADER.LOCK_TIMEOUT_MS]!,
   };
 }
 
@@ -101,6 +105,8 @@ export class Store {
   readonly #slotF64Base: number;
   readonly #bucketBase: number;
   readonly #stripeBase: number;
+  /** The longest value a record may hold: maxValueBytes, or a getOrCompute marker if that is longer. */
+  readonly #valueBound: number;
 
   constructor(buffer: SharedArrayBuffer, shape: StoreShape, fresh: boolean) {
     this.shape = shape;
@@ -112,6 +118,7 @@ export class Store {
     this.#slotF64Base = this.layout.slots >> 3;
     this.#bucketBase = this.layout.buckets >> 2;
     this.#stripeBase = this.layout.stripes >> 2;
+    this.#valueBound = Math.max(shape.maxValueBytes, MARKER_BYTES);
     const place = (byteOffset: number): Mutex =>
       fresh ? Mutex.create({ buffer, byteOffset }) : Mutex.attach({ kind: 'sabre/mutex', layout: 1, buffer, byteOffset });
     this.structure = place(GLOBAL.MUTEX_BYTE_OFFSET);
@@ -241,7 +248,7 @@ export class Store {
     const w = this.slotWord(slot);
     const keyLength = i32[w + SLOT.KEY_LEN]!;
     const length = i32[w + SLOT.VALUE_LEN]!;
-    if (keyLength < 0 || length < 0 || keyLength > this.shape.maxKeyBytes || length > this.shape.maxValueBytes) return -1;
+    if (keyLength < 0 || length < 0 || keyLength > this.shape.maxKeyBytes || length > this.#valueBound) return -1;
     const out = scratch.reserve(length);
     let chunk = i32[w + SLOT.CHUNK]! - 1;
     let position = 0;
@@ -269,7 +276,7 @@ export class Store {
     const i32 = this.i32;
     const keyLength = i32[w + SLOT.KEY_LEN]!;
     const valueLength = i32[w + SLOT.VALUE_LEN]!;
-    if (keyLength < 0 || valueLength < 0 || keyLength > this.shape.maxKeyBytes || valueLength > this.shape.maxValueBytes) return null;
+    if (keyLength < 0 || valueLength < 0 || keyLength > this.shape.maxKeyBytes || valueLength > this.#valueBound) return null;
     const value = this.copyBytes(slot, keyLength, valueLength);
     return value === null ? null : { slot, tag: i32[w + SLOT.TAG]!, value, expiry: this.expiryOf(slot) };
   }
@@ -333,11 +340,15 @@ export class Store {
     i32[w + SLOT.INSERTED] = ++i32[GLOBAL.INSERTS]!;
     this.#pushNewest(slot);
     Atomics.add(i32, GLOBAL.SIZE, 1);
+    this.stats.bump(Counter.inserts);
     return slot;
   }
 
-  /** Returns a slot (already unlinked from its bucket) and its chunks. Structure mutex held. */
-  freeSlot(slot: number): void {
+  /**
+   * Returns a slot (already unlinked from its bucket) and its chunks, and counts the removal in
+   * `removal` (one of stats.ts REMOVALS), with the size. Structure mutex held.
+   */
+  freeSlot(slot: number, removal: number): void {
     const i32 = this.i32;
     const w = this.slotWord(slot);
     this.#unlinkFromQueue(slot);
@@ -347,6 +358,7 @@ export class Store {
     i32[w + SLOT.NEXT] = i32[GLOBAL.FREE_SLOT]!;
     i32[GLOBAL.FREE_SLOT] = slot + 1;
     Atomics.sub(i32, GLOBAL.SIZE, 1);
+    this.stats.bump(removal);
   }
 
   /**
@@ -647,6 +659,8 @@ export class Store {
     if (freeChunks + usedChunks !== chunks) problems.push(`${usedChunks} used + ${freeChunks} free chunks != ${chunks}`);
     if (this.bytes !== bytes) problems.push(`bytes says ${this.bytes}, the entries hold ${bytes}`);
     if (this.size > maxEntries || this.bytes > this.shape.maxBytes) problems.push('a bound is exceeded');
+    const accounted = this.stats.accountedSize();
+    if (accounted !== this.size) problems.push(`size is ${this.size}, but inserts - removals (stats) is ${accounted}`);
     for (let stripe = 0; stripe < stripes; stripe++) if ((i32[this.seqWord(stripe)]! & 1) !== 0) problems.push(`stripe ${stripe} has a write section open`);
     return problems;
   }

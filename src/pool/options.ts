@@ -1,12 +1,14 @@
 /**
  * Pool options, checked before anything starts (piscina-style): a bad configuration throws an
- * InvalidArgumentError from createPool and no thread is created.
+ * InvalidArgumentError from createPool and no thread is created. Each options object is read
+ * once (readOptions): an unknown or misspelt name is refused rather than silently ignored, and
+ * `null` is a value like any other, never "the default".
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../errors.js';
 import type { SharedCacheOptions } from '../cache/options.js';
-import { checkInteger, describeValue } from '../shared/validate.js';
+import { checkInteger, describeValue, readOptions } from '../shared/validate.js';
 import type { PrimitiveSpec } from './named.js';
 
 /** Options of {@link createPool}. */
@@ -19,11 +21,11 @@ export interface PoolOptions {
   cache?: SharedCacheOptions;
   /** Named primitives, created here and attached by name in every worker (`primitives` from 'sabre/worker'). */
   primitives?: Record<string, PrimitiveSpec>;
-  /** Default per-task timeout in ms; a task that runs longer is aborted (its worker is replaced). Default: none. */
+  /** Default per-task timeout in ms (at most 2^31 - 1, a timer's limit); a task that runs longer is aborted (its worker is replaced). Default: none. */
   taskTimeoutMs?: number;
   /** Close the pool on SIGINT and SIGTERM, then exit with code 0 (a second signal forces the exit). Default: true. */
   signals?: boolean;
-  /** How long close() (and a signal) lets running tasks finish before terminating their workers, in ms. Default: 10,000. */
+  /** How long close() (and a signal) lets running tasks finish before terminating their workers, in ms (0 to 2^31 - 1, a timer's limit). Default: 10,000. */
   shutdownDeadlineMs?: number;
   /** Data every worker receives (`workerData` from 'sabre/worker'); structured-clonable. */
   workerData?: unknown;
@@ -39,7 +41,7 @@ export interface MemoryOptions {
   warnRatio?: number;
   /** At the limit: 'reject' refuses new tasks and new cache keys (MemoryLimitError); 'evict' sheds cache entries. Default 'reject'. */
   onLimit?: 'reject' | 'evict';
-  /** How often to sample, in ms (default 250). */
+  /** How often to sample, in ms (default 250; at most 2^31 - 1). */
   intervalMs?: number;
 }
 
@@ -56,21 +58,40 @@ export interface PoolConfig {
   readonly memory: { limitBytes: number; warnRatio: number; onLimit: 'reject' | 'evict'; intervalMs: number } | undefined;
 }
 
+/**
+ * The longest delay a Node.js timer can wait, in ms (2^31 - 1, about 24.8 days). A longer one
+ * fires after 1 ms instead (with only a warning), so every delay option is capped here.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+const POOL_OPTIONS = ['filename', 'threads', 'cache', 'primitives', 'taskTimeoutMs', 'signals', 'shutdownDeadlineMs', 'workerData', 'memory'] as const;
+const MEMORY_OPTIONS = ['limitMb', 'warnRatio', 'onLimit', 'intervalMs'] as const;
+
+/**
+ * A delay in ms for a timer: a number from `min` (exclusive when `exclusive`) to
+ * {@link MAX_TIMER_MS}. `what` names the option in the message.
+ */
+export function checkDelayMs(value: unknown, what: string, min: number, exclusive: boolean): number {
+  const low = exclusive ? `> ${min}` : `>= ${min}`;
+  if (typeof value !== 'number' || Number.isNaN(value) || (exclusive ? value <= min : value < min) || value > MAX_TIMER_MS) {
+    throw new InvalidArgumentError(`${what} must be a number ${low} and at most ${MAX_TIMER_MS} (a timer's limit), got ${describeValue(value)}`);
+  }
+  return value;
+}
+
 function checkMemory(memory: unknown): PoolConfig['memory'] {
   if (memory === undefined) return undefined;
-  if (typeof memory !== 'object' || memory === null) throw new InvalidArgumentError(`memory must be an object, got ${describeValue(memory)}`);
-  const m = memory as MemoryOptions;
+  const m = readOptions(memory, MEMORY_OPTIONS, 'memory');
   if (typeof m.limitMb !== 'number' || !(m.limitMb > 0) || !Number.isFinite(m.limitMb)) {
     throw new InvalidArgumentError(`memory.limitMb must be a number > 0, got ${describeValue(m.limitMb)}`);
   }
-  const warnRatio = m.warnRatio ?? 0.8;
+  const warnRatio = m.warnRatio === undefined ? 0.8 : m.warnRatio;
   if (typeof warnRatio !== 'number' || !(warnRatio > 0 && warnRatio < 1)) {
-    throw new InvalidArgumentError(`memory.warnRatio must be a number between 0 and 1, got ${describeValue(m.warnRatio)}`);
+    throw new InvalidArgumentError(`memory.warnRatio must be a number between 0 and 1, got ${describeValue(warnRatio)}`);
   }
-  const onLimit = m.onLimit ?? 'reject';
-  if (onLimit !== 'reject' && onLimit !== 'evict') throw new InvalidArgumentError(`memory.onLimit must be 'reject' or 'evict', got ${describeValue(m.onLimit)}`);
-  const intervalMs = m.intervalMs ?? 250;
-  if (typeof intervalMs !== 'number' || !(intervalMs > 0)) throw new InvalidArgumentError(`memory.intervalMs must be a number > 0, got ${describeValue(m.intervalMs)}`);
+  const onLimit = m.onLimit === undefined ? 'reject' : m.onLimit;
+  if (onLimit !== 'reject' && onLimit !== 'evict') throw new InvalidArgumentError(`memory.onLimit must be 'reject' or 'evict', got ${describeValue(onLimit)}`);
+  const intervalMs = m.intervalMs === undefined ? 250 : checkDelayMs(m.intervalMs, 'memory.intervalMs', 0, true);
   return { limitBytes: m.limitMb * 1024 * 1024, warnRatio, onLimit, intervalMs };
 }
 
@@ -84,27 +105,26 @@ function checkFilename(filename: unknown): string {
   return path;
 }
 
+/**
+ * Validates {@link PoolOptions}; throws InvalidArgumentError naming the bad option. The nested
+ * `cache` options are passed on as given: SharedCache.create validates them.
+ */
 export function checkPoolOptions(options: unknown, cores: number): PoolConfig {
+  // readOptions would read undefined as {}; a pool needs at least its filename.
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`createPool() needs an options object, got ${describeValue(options)}`);
-  const o = options as PoolOptions;
-  const threads = checkInteger(o.threads ?? cores, 'threads', 1, 1024);
-  const taskTimeoutMs = o.taskTimeoutMs === undefined ? undefined : o.taskTimeoutMs;
-  if (taskTimeoutMs !== undefined && (typeof taskTimeoutMs !== 'number' || !(taskTimeoutMs > 0))) {
-    throw new InvalidArgumentError(`taskTimeoutMs must be a number > 0, got ${describeValue(taskTimeoutMs)}`);
-  }
-  const shutdownDeadlineMs = o.shutdownDeadlineMs ?? 10_000;
-  if (typeof shutdownDeadlineMs !== 'number' || !(shutdownDeadlineMs >= 0) || !Number.isFinite(shutdownDeadlineMs)) {
-    throw new InvalidArgumentError(`shutdownDeadlineMs must be a finite number >= 0, got ${describeValue(shutdownDeadlineMs)}`);
-  }
+  const o = readOptions(options, POOL_OPTIONS, 'createPool() options');
+  const threads = o.threads === undefined ? cores : checkInteger(o.threads, 'threads', 1, 1024);
+  const taskTimeoutMs = o.taskTimeoutMs === undefined ? undefined : checkDelayMs(o.taskTimeoutMs, 'taskTimeoutMs', 0, true);
+  const shutdownDeadlineMs = o.shutdownDeadlineMs === undefined ? 10_000 : checkDelayMs(o.shutdownDeadlineMs, 'shutdownDeadlineMs', 0, false);
   if (o.signals !== undefined && typeof o.signals !== 'boolean') throw new InvalidArgumentError(`signals must be a boolean, got ${describeValue(o.signals)}`);
-  if (o.primitives !== undefined && (typeof o.primitives !== 'object' || o.primitives === null)) {
+  if (o.primitives !== undefined && (typeof o.primitives !== 'object' || o.primitives === null || Array.isArray(o.primitives))) {
     throw new InvalidArgumentError(`primitives must be an object of name: spec, got ${describeValue(o.primitives)}`);
   }
   return {
     filename: checkFilename(o.filename),
     threads,
-    cache: o.cache,
-    primitives: o.primitives ?? {},
+    cache: o.cache as SharedCacheOptions | undefined,
+    primitives: (o.primitives ?? {}) as Record<string, PrimitiveSpec>,
     taskTimeoutMs,
     shutdownDeadlineMs,
     signals: o.signals ?? true,

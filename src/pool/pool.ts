@@ -5,36 +5,166 @@
  * piscina runs with `atomics: 'disabled'`: its default parks idle workers in Atomics.wait, which
  * freezes their event loops, and sabre's workers need theirs between tasks (the control plane,
  * getOrCompute waiters, timers).
+ *
+ * Tasks wait in sabre's own queue, not piscina's: piscina holds at most one task per thread.
+ * Each task queued in piscina costs an AsyncResource, and failing it an Error with a stack, so a
+ * million of them take seconds to fail, past any shutdown deadline; sabre's queue fails them in
+ * one cheap pass.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { BroadcastChannel } from 'node:worker_threads';
+import { BroadcastChannel, type Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Piscina } from 'piscina';
-import { type CacheRecovery, SharedCache, recoverFromDeadThread, setAdmission, shedEntries } from '../cache/shared-cache.js';
+import { type CacheRecovery, SharedCache, setAdmission, shedEntries } from '../cache/shared-cache.js';
 import { IllegalStateError, InvalidArgumentError, MemoryLimitError, TimeoutError } from '../errors.js';
-import { describeValue } from '../shared/validate.js';
+import { describeThrown, describeValue, readOptions } from '../shared/validate.js';
 import { type WorkerControl, type WorkerSetup, controlChannelName, helloChannelName } from './control.js';
-import { releaseForDeadHolder } from '../shared/holder.js';
+import { recoverDeadThread } from '../shared/dead-threads.js';
 import { Mutex } from '../shared/mutex.js';
 import { RwLock } from '../shared/rwlock.js';
 import { type MemoryEvent, MemoryGuard, type MemorySample } from './memory-guard.js';
 import { type AnyPrimitive, createPrimitive } from './named.js';
-import { type PoolOptions, checkPoolOptions } from './options.js';
+import { type PoolOptions, checkDelayMs, checkPoolOptions } from './options.js';
 import { closeOnSignals, forgetOnSignals } from './shutdown.js';
 
 const WORKER_ENTRY = new URL('../../workers/pool-worker.js', import.meta.url).href;
 
 /** Per-task options of {@link SabrePool.run}. */
 export interface RunOptions {
-  /** Abort the task; a running task's worker is terminated and replaced. */
+  /** Abort the task: a queued task is dropped, a running task's worker is terminated and replaced. */
   signal?: AbortSignal;
-  /** Abort the task after this many ms (default: the pool's taskTimeoutMs); rejects with TimeoutError. */
+  /** Abort the task after this many ms, counted from run() (default: the pool's taskTimeoutMs); rejects with TimeoutError. */
   timeoutMs?: number;
 }
 
 type Remote = Comlink.Remote<WorkerControl>;
+
+/**
+ * One task of {@link SabrePool.run}, from the call until it settles. It waits in the pool's own
+ * queue until a worker is free, then is handed to piscina.
+ */
+class Job {
+  /**
+   * Set when the job is handed to piscina, if it may have to be taken back (see #dispatch):
+   * aborting it cancels the task there. A job with a signal or a timeout always gets one.
+   */
+  controller: AbortController | undefined;
+  #settled = false;
+  readonly #resolve: (value: unknown) => void;
+  readonly #reject: (error: unknown) => void;
+  #onAbort: (() => void) | undefined;
+
+  constructor(
+    readonly task: unknown,
+    /** The caller's signal, if any. */
+    readonly signal: AbortSignal | undefined,
+    /** The timeout's signal, if the task has a timeout. */
+    readonly timeout: AbortSignal | undefined,
+    readonly timeoutMs: number | undefined,
+    resolve: (value: unknown) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Calls `onAbort` once when the caller's signal or the timeout fires, until the job settles. */
+  listen(onAbort: () => void): void {
+    if (!this.signal && !this.timeout) return;
+    this.#onAbort = onAbort;
+    this.signal?.addEventListener('abort', onAbort, { once: true });
+    this.timeout?.addEventListener('abort', onAbort, { once: true });
+  }
+
+  resolve(value: unknown): void {
+    if (this.#settle()) this.#resolve(value);
+  }
+
+  reject(error: unknown): void {
+    if (this.#settle()) this.#reject(error);
+  }
+
+  #settle(): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    if (this.#onAbort) {
+      this.signal?.removeEventListener('abort', this.#onAbort);
+      this.timeout?.removeEventListener('abort', this.#onAbort);
+      this.#onAbort = undefined;
+    }
+    return true;
+  }
+}
+
+/** A FIFO with O(1) push and shift (Array#shift is O(n) on a deep queue). */
+class Fifo<T> {
+  #items: Array<T | undefined> = [];
+  #head = 0;
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.#head === this.#items.length) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    // Compact once the consumed prefix is most of the array: amortised O(1).
+    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  /** Removes and returns every item. */
+  drain(): T[] {
+    const items = this.#items.slice(this.#head) as T[];
+    this.#items = [];
+    this.#head = 0;
+    return items;
+  }
+}
+
+/** Attaches `cause` the way `new Error(message, { cause })` does (sabre's error classes take a message only). */
+function withCause<E extends Error>(error: E, cause: unknown): E {
+  Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
+  return error;
+}
+
+/** What an aborted task that never reached a worker rejects with: the shape of piscina's AbortError. */
+function abortedBeforeStart(reason: unknown): Error {
+  const error = new Error('The task has been aborted before it started', { cause: reason });
+  error.name = 'AbortError';
+  return error;
+}
+
+/**
+ * Every pool watches the Worker threads created in this process (process 'worker' event) for
+ * its own: piscina reports a new worker ('workerCreate') only once it has loaded the task
+ * module, so a worker that fails while loading it would otherwise go unseen. One process
+ * listener serves every pool.
+ */
+const workerWatchers = new Set<(worker: Worker) => void>();
+
+function onNewWorker(worker: Worker): void {
+  for (const watch of workerWatchers) watch(worker);
+}
+
+function watchWorkers(watch: (worker: Worker) => void): void {
+  if (workerWatchers.size === 0) process.on('worker', onNewWorker);
+  workerWatchers.add(watch);
+}
+
+function unwatchWorkers(watch: (worker: Worker) => void): void {
+  if (workerWatchers.delete(watch) && workerWatchers.size === 0) process.off('worker', onNewWorker);
+}
 
 /**
  * Emitted as `'recovered'` when a worker died holding a lock: a named Mutex or RwLock (released),
@@ -56,22 +186,47 @@ export type ControlResult<K extends keyof WorkerControl> = Awaited<ReturnType<Wo
 /**
  * A pool of worker threads sharing one cache and a set of named primitives.
  *
- * Events: `'memory'` ({@link MemoryEvent}) on every memory-guard state transition;
- * `'recovered'` ({@link RecoveryEvent}) when a lock held by a worker that died was released.
+ * Tasks wait in the pool's own queue and are handed to a worker as one becomes free, so a deep
+ * queue costs little, and {@link SabrePool.close} fails every task not yet started at once.
+ *
+ * Events:
+ * - `'memory'` ({@link MemoryEvent}) on every memory-guard state transition;
+ * - `'recovered'` ({@link RecoveryEvent}) when a lock held by a worker that died was released;
+ * - `'error'` (unknown, usually an Error) when something fails outside any task: a worker that
+ *   fails while no task runs on it (typically the task module throwing while it loads, reported
+ *   as a SabreError that names the module, with the module's error as `cause`), or a recovery
+ *   that could not complete. Listening is optional: without an `'error'` listener none is raised
+ *   (the process does not crash); every task a load failure affects still rejects its run() with
+ *   it, and any other such failure becomes a process warning. A task's own failure always
+ *   rejects its run() and is never an `'error'` event.
  */
 export class SabrePool extends EventEmitter {
   readonly #piscina: Piscina;
   readonly #id = randomUUID();
+  readonly #filename: string;
+  readonly #capacity: number;
   readonly #taskTimeoutMs: number | undefined;
   readonly #shutdownDeadlineMs: number;
   readonly #controls = new Map<number, { channel: BroadcastChannel; remote: Remote }>();
   readonly #hello: BroadcastChannel;
   readonly #ready = new Set<number>();
   #readyWaiters: Array<() => void> = [];
+  /** Tasks waiting for a worker (settled ones are skipped when shifted), and how many are live. */
+  readonly #queue = new Fifo<Job>();
+  #queued = 0;
+  /** Tasks handed to piscina and not yet settled by it (at most #capacity). */
+  readonly #inFlight = new Set<Job>();
+  #whenIdle: (() => void) | undefined;
+  /** Errors with which a worker that never loaded the task module died, and that worker's threadId. */
+  readonly #loadFailures = new WeakMap<object, number>();
+  #lastLoadFailure: { threadId: number; error: unknown } | undefined;
+  #stopping = false;
+  #closed = false;
   #closing: Promise<void> | undefined;
   #signals: boolean;
   readonly #guard: MemoryGuard | undefined;
   readonly #rejectAtLimit: boolean;
+  readonly #watch = (worker: Worker): void => this.#onNewWorker(worker);
 
   /** The cache every worker sees (this is the main thread's view of it), if the pool has one. */
   readonly cache: SharedCache | undefined;
@@ -82,8 +237,10 @@ export class SabrePool extends EventEmitter {
   constructor(options: PoolOptions) {
     super();
     const config = checkPoolOptions(options, availableParallelism());
-    this.cache = config.cache ? SharedCache.create(config.cache) : undefined;
+    this.cache = config.cache !== undefined ? SharedCache.create(config.cache) : undefined;
     this.primitives = Object.freeze(Object.fromEntries(Object.entries(config.primitives).map(([name, spec]) => [name, createPrimitive(name, spec)])));
+    this.#filename = config.filename;
+    this.#capacity = config.threads;
     this.#taskTimeoutMs = config.taskTimeoutMs;
     this.#shutdownDeadlineMs = config.shutdownDeadlineMs;
     const setup: WorkerSetup = {
@@ -103,13 +260,11 @@ export class SabrePool extends EventEmitter {
       atomics: 'disabled',
       workerData: { sabre: setup },
     });
-    // Recovery must wait until the thread has really stopped: piscina's 'workerDestroy' fires as
-    // soon as it asks for termination, when the thread may still be running inside a critical
-    // section. The Worker's own 'exit' event comes after its last instruction.
-    this.#piscina.on('workerCreate', (created: { id: number }) => {
-      const threadId = created.id; // read now: a stopped Worker's threadId reads -1
-      this.#piscina.threads.find((w) => w.threadId === threadId)?.once('exit', () => this.#forget(threadId));
-    });
+    // process 'worker' fires on the next tick, so the workers piscina just started are seen too.
+    watchWorkers(this.#watch);
+    // piscina emits 'error' for a worker that dies with no task on it; unheard, that would crash
+    // the process.
+    this.#piscina.on('error', (error: unknown) => this.#onPiscinaError(error));
     this.#signals = config.signals;
     if (this.#signals) closeOnSignals(this);
     this.#rejectAtLimit = config.memory?.onLimit !== 'evict';
@@ -154,24 +309,177 @@ export class SabrePool extends EventEmitter {
     return this.#piscina.threads.map((w) => w.threadId).filter((id) => this.#ready.has(id));
   }
 
-  /** Runs `task` on a worker: the task module's function receives it and its result comes back. */
-  run<R = unknown>(task: unknown, options: RunOptions = {}): Promise<R> {
-    if (this.#closing) return Promise.reject(new IllegalStateError('SabrePool.run(): the pool is closing'));
+  /**
+   * Runs `task` on a worker: the task module's function receives it and its result comes back.
+   * The task waits in the pool's queue until a worker is free.
+   *
+   * Rejects with: the task's own error; TimeoutError past `timeoutMs`; an AbortError when
+   * `signal` aborts; MemoryLimitError while the memory guard is at its limit ('reject' mode);
+   * IllegalStateError when the pool is closing, when it closed before the task started, or when
+   * no worker could load the task module (the message names the module, `cause` is its error);
+   * TimeoutError when close()'s deadline terminated the task's worker; InvalidArgumentError for
+   * bad options.
+   */
+  run<R = unknown>(task: unknown, options?: RunOptions): Promise<R> {
+    if (this.#stopping) return Promise.reject(new IllegalStateError('SabrePool.run(): the pool is closing'));
     if (this.#rejectAtLimit && this.#guard?.state === 'limit') {
       return Promise.reject(new MemoryLimitError('SabrePool.run(): the memory guard is at its limit and refuses new tasks until memory falls'));
     }
-    if (typeof options !== 'object' || options === null) return Promise.reject(new InvalidArgumentError(`options must be an object, got ${describeValue(options)}`));
-    const timeoutMs = options.timeoutMs ?? this.#taskTimeoutMs;
-    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) {
-      return Promise.reject(new InvalidArgumentError(`timeoutMs must be a number > 0, got ${describeValue(timeoutMs)}`));
+    let signal: AbortSignal | undefined;
+    let timeoutMs: number | undefined;
+    try {
+      const o = readOptions(options, ['signal', 'timeoutMs'], 'SabrePool.run() options');
+      if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+        throw new InvalidArgumentError(`SabrePool.run() options.signal must be an AbortSignal, got ${describeValue(o.signal)}`);
+      }
+      signal = o.signal;
+      timeoutMs = o.timeoutMs === undefined ? this.#taskTimeoutMs : checkDelayMs(o.timeoutMs, 'SabrePool.run() options.timeoutMs', 0, true);
+    } catch (error) {
+      return Promise.reject(error);
     }
     const timeout = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
-    const signals = [options.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
-    return this.#piscina.run(task, signal ? { signal } : {}).catch((error: unknown) => {
-      if (timeout?.aborted && !options.signal?.aborted) throw new TimeoutError(`SabrePool.run(): the task did not finish within ${timeoutMs} ms; its worker was replaced`);
-      throw error;
-    }) as Promise<R>;
+    return new Promise<R>((resolve, reject) => {
+      const job = new Job(task, signal, timeout, timeoutMs, resolve as (value: unknown) => void, reject);
+      if (signal?.aborted) return job.reject(abortedBeforeStart(signal.reason));
+      job.listen(() => this.#onAbort(job));
+      if (this.#inFlight.size < this.#capacity && this.#queued === 0) {
+        this.#dispatch(job);
+      } else {
+        this.#queue.push(job);
+        this.#queued++;
+      }
+    });
+  }
+
+  /** Hands `job` to piscina; when it settles, the next queued job follows. */
+  #dispatch(job: Job): void {
+    // A job may have to be taken back if its caller can abort it, or if no worker is idle: then
+    // it waits in piscina's queue, where a failure to load the task module can strand it (see
+    // #failWaiting). Others go without a signal: one costs piscina an abort listener per task,
+    // a third of the throughput of tiny tasks.
+    if (job.signal || job.timeout || this.#piscina.idleThreads === 0) job.controller = new AbortController();
+    this.#inFlight.add(job);
+    this.#piscina.run(job.task, job.controller ? { signal: job.controller.signal } : {}).then(
+      (value: unknown) => {
+        job.resolve(value);
+        this.#finished(job);
+      },
+      (error: unknown) => {
+        // A job the pool already failed (close's deadline, no worker left) stays as it was.
+        if (!job.settled) job.reject(this.#explain(job, error));
+        this.#finished(job);
+      },
+    );
+  }
+
+  #finished(job: Job): void {
+    this.#inFlight.delete(job);
+    if (this.#inFlight.size === 0) this.#whenIdle?.();
+    this.#pump();
+  }
+
+  /** Hands queued jobs to piscina while a worker is free. */
+  #pump(): void {
+    while (!this.#stopping && this.#inFlight.size < this.#capacity && this.#queued > 0) {
+      const job = this.#queue.shift()!;
+      if (job.settled) continue; // aborted while it waited: #onAbort counted it out
+      this.#queued--;
+      this.#dispatch(job);
+    }
+  }
+
+  /** The caller's signal or the timeout fired. */
+  #onAbort(job: Job): void {
+    if (job.settled) return;
+    if (job.controller) {
+      // Handed to piscina (a job with a signal always gets a controller then): piscina drops the
+      // task from its queue, or terminates the worker running it.
+      job.controller.abort(job.signal?.aborted ? job.signal.reason : job.timeout?.reason);
+      return;
+    }
+    this.#queued--; // its queue slot is skipped when shifted
+    if (job.timeout?.aborted && !job.signal?.aborted) job.reject(new TimeoutError(`SabrePool.run(): the task did not start within ${job.timeoutMs} ms`));
+    else job.reject(abortedBeforeStart(job.signal?.reason));
+  }
+
+  /** The error a task handed to piscina rejects with. */
+  #explain(job: Job, error: unknown): unknown {
+    if (job.timeout?.aborted && !job.signal?.aborted) {
+      return new TimeoutError(`SabrePool.run(): the task did not finish within ${job.timeoutMs} ms; its worker was replaced`);
+    }
+    const threadId = typeof error === 'object' && error !== null ? this.#loadFailures.get(error) : undefined;
+    return threadId === undefined ? error : this.#loadError(threadId, error);
+  }
+
+  #loadError(threadId: number, error: unknown): IllegalStateError {
+    return withCause(new IllegalStateError(`SabrePool: the task module ${this.#filename} failed to load in worker ${threadId}: ${describeThrown(error)}`), error);
+  }
+
+  #onNewWorker(worker: Worker): void {
+    if (!this.#piscina.threads.includes(worker)) return; // another pool's, or another library's
+    const threadId = worker.threadId; // read now: a stopped Worker's threadId reads -1
+    // Before piscina's own listener, so the failure is known when piscina rejects the task or
+    // emits 'error' with it.
+    worker.prependOnceListener('error', (error: unknown) => this.#onWorkerError(threadId, error));
+    // Recovery must wait until the thread has really stopped: piscina's 'workerDestroy' fires as
+    // soon as it asks for termination, when the thread may still be running inside a critical
+    // section. The Worker's own 'exit' event comes after its last instruction.
+    worker.once('exit', () => this.#onWorkerExit(threadId));
+  }
+
+  #onWorkerError(threadId: number, error: unknown): void {
+    // A worker announces itself once the task module has loaded; dying before that, it failed to load it.
+    if (this.#ready.has(threadId)) return;
+    this.#lastLoadFailure = { threadId, error };
+    if (typeof error === 'object' && error !== null) this.#loadFailures.set(error, threadId);
+  }
+
+  #onWorkerExit(threadId: number): void {
+    this.#forget(threadId);
+    // piscina stops replacing workers once one has failed to load the task module; with none
+    // left, the tasks waiting for one would wait forever. Checked once piscina has settled the
+    // tasks of the worker that exited (it may reject them in this same 'exit' event).
+    setImmediate(() => {
+      if (!this.#stopping && this.#piscina.threads.length === 0 && (this.#inFlight.size > 0 || this.#queued > 0)) this.#failWaiting();
+    });
+  }
+
+  /** No worker is left to run waiting tasks: fail them all. A later run() starts a worker again. */
+  #failWaiting(): void {
+    const failure = this.#lastLoadFailure;
+    const message = failure
+      ? `SabrePool.run(): no worker could load the task module ${this.#filename} (${describeThrown(failure.error)}); this task never started`
+      : 'SabrePool.run(): every worker of the pool died and none is being started; this task never started';
+    const error = withCause(new IllegalStateError(message), failure?.error);
+    // Every task still handed to piscina is in its queue (there is no worker to run it), and was
+    // given a controller (no worker was idle when it was handed over): fail it here, then cancel
+    // it there.
+    for (const job of this.#inFlight) {
+      job.reject(error);
+      job.controller?.abort();
+    }
+    this.#rejectQueued(error);
+  }
+
+  /**
+   * Fails every queued task with `error`, one instance for all of them (as the operations sharing
+   * an AbortSignal all reject with its one reason): an Error apiece costs ~5 µs with the garbage
+   * it makes, seconds for a million tasks, past any shutdown deadline.
+   */
+  #rejectQueued(error: Error): void {
+    const jobs = this.#queue.drain();
+    this.#queued = 0;
+    for (const job of jobs) job.reject(error); // a settled job ignores it
+  }
+
+  /** piscina's 'error': a worker died with no task on it (see the class's doc). */
+  #onPiscinaError(error: unknown): void {
+    if (this.#closed) return;
+    const threadId = typeof error === 'object' && error !== null ? this.#loadFailures.get(error) : undefined;
+    if (this.listenerCount('error') > 0) this.emit('error', threadId === undefined ? error : this.#loadError(threadId, error));
+    // A failure to load the task module also rejects every task it affects; any other failure
+    // here reaches no run(), so it must not pass in silence.
+    else if (threadId === undefined) process.emitWarning(`sabre pool: a worker died with no task running: ${describeThrown(error)}`, { code: 'SABRE_WORKER_ERROR' });
   }
 
   /**
@@ -204,20 +512,52 @@ export class SabrePool extends EventEmitter {
   }
 
   /**
-   * Stops taking tasks, lets running ones finish within `deadlineMs` (default 30 s), then
-   * terminates every worker, finished or not. Resolves when no worker is left.
+   * Stops taking tasks and closes the pool within `deadlineMs` (default: the pool's
+   * `shutdownDeadlineMs` option, 10 s unless set; from 0 to 2^31 - 1 ms, a timer's limit):
+   *
+   * - tasks not yet started reject at once with IllegalStateError ("the pool closed before this
+   *   task started"), one instance shared by all of them;
+   * - running tasks may finish until the deadline; past it their workers are terminated and
+   *   they reject with TimeoutError;
+   * - then every worker is stopped. Resolves when none is left.
+   *
+   * Calling it again returns the same promise. Bad options reject with InvalidArgumentError.
    */
-  close(options: { deadlineMs?: number } = {}): Promise<void> {
-    this.#closing ??= this.#shutdown(options.deadlineMs ?? this.#shutdownDeadlineMs);
+  close(options?: { deadlineMs?: number }): Promise<void> {
+    let deadlineMs: number;
+    try {
+      const o = readOptions(options, ['deadlineMs'], 'SabrePool.close() options');
+      deadlineMs = o.deadlineMs === undefined ? this.#shutdownDeadlineMs : checkDelayMs(o.deadlineMs, 'SabrePool.close() options.deadlineMs', 0, false);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!this.#closing) {
+      this.#stopping = true;
+      this.#closing = this.#shutdown(deadlineMs);
+    }
     return this.#closing;
   }
 
   async #shutdown(deadlineMs: number): Promise<void> {
+    // The deadline runs from the call: failing a deep queue below counts against it.
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, deadlineMs, 'late')));
-    const outcome = await Promise.race([this.#piscina.close().then(() => 'done' as const), deadline]);
+    this.#rejectQueued(new IllegalStateError('SabrePool.close(): the pool closed before this task started'));
+    const idle = new Promise<'idle'>((resolve) => {
+      if (this.#inFlight.size === 0) resolve('idle');
+      else this.#whenIdle = () => resolve('idle');
+    });
+    const outcome = await Promise.race([idle, deadline]);
     clearTimeout(timer);
-    if (outcome === 'late') await this.#piscina.destroy();
+    this.#whenIdle = undefined;
+    if (outcome === 'late') {
+      for (const job of this.#inFlight) {
+        job.reject(new TimeoutError(`SabrePool.close(): the task did not finish within the shutdown deadline of ${deadlineMs} ms; its worker was terminated`));
+      }
+    }
+    // piscina's own close() is not used: it would run queued tasks on, and after its own
+    // timeout (a fixed 30 s) emit 'error' and terminate tasks whatever the deadline.
+    await this.#piscina.destroy();
     for (const { channel, remote } of this.#controls.values()) {
       remote[Comlink.releaseProxy]();
       channel.close();
@@ -225,6 +565,8 @@ export class SabrePool extends EventEmitter {
     this.#controls.clear();
     this.#hello.close();
     this.#guard?.stop();
+    unwatchWorkers(this.#watch);
+    this.#closed = true;
     if (this.#signals) forgetOnSignals(this);
   }
 
@@ -241,14 +583,25 @@ export class SabrePool extends EventEmitter {
    * is exact; it runs as soon as the thread's exit is reported.
    */
   #forget(threadId: number): void {
-    const repaired = this.cache?.[recoverFromDeadThread](threadId);
-    if (repaired) this.emit('recovered', { threadId, name: 'cache', kind: 'cache', cache: repaired } satisfies RecoveryEvent);
-    for (const [name, primitive] of Object.entries(this.primitives)) {
-      if ((primitive instanceof Mutex || primitive instanceof RwLock) && primitive[releaseForDeadHolder](threadId)) {
-        const event: RecoveryEvent = { threadId, name, kind: primitive instanceof Mutex ? 'mutex' : 'rwlock' };
-        this.emit('recovered', event);
-      }
-    }
+    const named = Object.entries(this.primitives);
+    const targets = [...(this.cache ? [this.cache] : []), ...named.map(([, primitive]) => primitive)];
+    recoverDeadThread(threadId, targets).then(
+      (results) => {
+        const repaired = this.cache ? (results.shift() as CacheRecovery | null) : null;
+        if (repaired) this.emit('recovered', { threadId, name: 'cache', kind: 'cache', cache: repaired } satisfies RecoveryEvent);
+        results.forEach((released, n) => {
+          const [name, primitive] = named[n]!;
+          if (released === true && (primitive instanceof Mutex || primitive instanceof RwLock)) {
+            this.emit('recovered', { threadId, name, kind: primitive instanceof Mutex ? 'mutex' : 'rwlock' } satisfies RecoveryEvent);
+          }
+        });
+      },
+      (error: unknown) => {
+        // The cache's structure lock stayed busy for 10 s: nothing was repaired; say so loudly.
+        if (this.listenerCount('error') > 0) this.emit('error', error);
+        else process.emitWarning(`sabre pool: recovery after worker ${threadId} died failed: ${String(error)}`, { code: 'SABRE_RECOVERY_FAILED' });
+      },
+    );
     this.#ready.delete(threadId);
     const control = this.#controls.get(threadId);
     if (control) {

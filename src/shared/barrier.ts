@@ -23,7 +23,7 @@ import { BarrierBrokenError, IllegalStateError, TimeoutError } from '../errors.j
 import { SharedPrimitive } from './primitive.js';
 import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, publishHeader } from './region.js';
 import { assertMayBlock } from './thread.js';
-import { type AsyncWaitOptions, checkAsyncOptions, checkInteger, deadlineAfter } from './validate.js';
+import { type AsyncWaitOptions, checkAsyncOptions, checkInteger, deadlineAfter, readOptions } from './validate.js';
 import { type ParkSteps, SPIN_LIMIT, broadcastNeedsNoPassOn, isGiveUp, parkAsync, parkBlocking } from './wait.js';
 
 const PARTIES = 1;
@@ -66,13 +66,14 @@ export class Barrier extends SharedPrimitive<'sabre/barrier'> {
   static readonly ALIGN = 4;
 
   private constructor(words: Int32Array) {
-    super(SPEC, words);
+    super(SPEC, words, [GENERATION]);
   }
 
   /** Creates a barrier for `parties` parties. */
   static create(options: BarrierOptions): Barrier {
-    const parties = checkInteger(options?.parties, 'parties', 1, MAX_PARTIES);
-    const view = claimRegion(SPEC, options);
+    const o = readOptions(options, ['parties', 'buffer', 'byteOffset'], 'Barrier.create() options');
+    const parties = checkInteger(o.parties, 'parties', 1, MAX_PARTIES);
+    const view = claimRegion(SPEC, o, ['parties']);
     Atomics.store(view, PARTIES, parties);
     publishHeader(SPEC, view);
     return new Barrier(view);

@@ -49,7 +49,7 @@ export class CondVar extends SharedPrimitive<'sabre/condvar'> {
   static readonly ALIGN = 4;
 
   private constructor(words: Int32Array) {
-    super(SPEC, words);
+    super(SPEC, words, [SEQUENCE]);
   }
 
   /** Creates a condition variable. */
@@ -132,8 +132,17 @@ export class CondVar extends SharedPrimitive<'sabre/condvar'> {
     Atomics.sub(this.words, WAITERS, 1);
   }
 
-  /** One park on the sequence read under the mutex. A changed value is a notify that came after the unlock. */
+  /**
+   * Parks on the sequence read under the mutex. A changed value is a notify that came after the
+   * unlock. A slice that ends with the sequence moved on is one too: a notifyOne whose wake-up
+   * went to a waiter that was terminated before it ran reaches the others that way, as a
+   * spurious wake-up (which every caller's predicate loop already allows for).
+   */
   *#untilNotified(sequence: number): ParkSteps<boolean> {
-    return !isGiveUp(yield { index: SEQUENCE, value: sequence });
+    for (;;) {
+      const reason = yield { index: SEQUENCE, value: sequence };
+      if (isGiveUp(reason)) return false;
+      if (reason !== 'recheck' || Atomics.load(this.words, SEQUENCE) !== sequence) return true;
+    }
   }
 }

@@ -22,18 +22,6 @@ export function stampEpoch(view: Int32Array, index: number): void {
   view[index] = (view[index]! + 1) | 0;
 }
 
-/** Who holds a lock: the holder's `threadId` and the lock's acquisition count when it was taken. */
-export interface Holder {
-  readonly threadId: number;
-  readonly epoch: number;
-}
-
-/**
- * Package-internal: release a lock whose holder thread has died (the coordinator calls it when a
- * worker exits). Not exported from the package: releasing a live thread's lock would break it.
- */
-export const releaseForDeadHolder: unique symbol = Symbol('sabre.releaseForDeadHolder');
-
 /**
  * Package-internal: take over, as the calling thread, a lock whose holder thread has died, so
  * that the caller can repair what the lock guards before anyone else sees it (the cache's crash

@@ -14,7 +14,7 @@ import { IllegalStateError } from '../errors.js';
 import { SharedPrimitive } from './primitive.js';
 import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, publishHeader } from './region.js';
 import { assertMayBlock } from './thread.js';
-import { type AsyncWaitOptions, checkAsyncOptions, checkInteger, deadlineAfter } from './validate.js';
+import { type AsyncWaitOptions, checkAsyncOptions, checkInteger, deadlineAfter, readOptions } from './validate.js';
 import { type ParkSteps, broadcastNeedsNoPassOn, isGiveUp, parkAsync, parkBlocking } from './wait.js';
 
 const COUNT = 1;
@@ -39,13 +39,14 @@ export class Latch extends SharedPrimitive<'sabre/latch'> {
   static readonly ALIGN = 4;
 
   private constructor(words: Int32Array) {
-    super(SPEC, words);
+    super(SPEC, words, [COUNT]);
   }
 
   /** Creates a latch that opens after `count` count-downs. */
   static create(options: LatchOptions): Latch {
-    const count = checkInteger(options?.count, 'count', 0, LIMIT);
-    const view = claimRegion(SPEC, options);
+    const o = readOptions(options, ['count', 'buffer', 'byteOffset'], 'Latch.create() options');
+    const count = checkInteger(o.count, 'count', 0, LIMIT);
+    const view = claimRegion(SPEC, o, ['count']);
     Atomics.store(view, COUNT, count);
     publishHeader(SPEC, view);
     return new Latch(view);

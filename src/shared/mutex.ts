@@ -9,7 +9,7 @@
  *                       bit  28     reserved: HOLDER_DIED, for dead-holder recovery (coordinator)
  *                       bit  30     WAITERS: someone may be parked, unlock must notify
  *   word 2  epoch       acquisitions so far (wraps at 2^32); a fencing token for the current hold
- *   word 3  deaths      holds released because their holder thread died (see releaseForDeadHolder)
+ *   word 3  deaths      holds released because their holder thread died (see recoverDeadThread)
  *
  * Why the holder lives in the state word: taking the lock and recording who took it are one CAS,
  * so there is no instant at which the lock is held by nobody-knows-whom. A coordinator that sees a
@@ -32,7 +32,7 @@ import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, define
 import { OWNER_MASK, SELF_TAG, assertMayBlock, threadIdOfTag } from './thread.js';
 import { type AsyncWaitOptions, checkAsyncOptions, deadlineAfter } from './validate.js';
 import { type ParkSteps, SPIN_LIMIT, isGiveUp, parkAsync, parkBlocking } from './wait.js';
-import { type Holder, adoptFromDeadHolder, releaseDeadHold, releaseForDeadHolder, stampEpoch } from './holder.js';
+import { type Holder, adoptFromDeadHolder, releaseDeadHold, stampEpoch } from './holder.js';
 
 const STATE = 1;
 const EPOCH = 2;
@@ -42,11 +42,14 @@ const WAITERS = 1 << 30;
 const SPEC = defineSpec({ kind: 'sabre/mutex', id: 1, layout: 1, words: 4 });
 
 /**
- * Package-internal: lock even on the main thread. sabre's own structures (the cache's stripe
- * locks) hold a mutex only for a few hundred nanoseconds and never while user code runs, so a
- * main-thread caller of their synchronous API may wait that long. Not exported from the package.
+ * Package-internal: how sabre's own structures (the cache's locks) take a mutex, on any thread,
+ * the main one included: they hold it for microseconds and never while user code runs, so a
+ * main-thread caller of their synchronous API may wait that long, and always up to a deadline
+ * (the caller's bound; `0` tries once). No epoch is stamped (nobody wants a fencing token there,
+ * and a locked read then leaves every byte as it found it). True once held, false at the deadline.
+ * Not exported from the package.
  */
-export const lockOnAnyThread = Symbol('sabre.lockOnAnyThread');
+export const acquireInternal: unique symbol = Symbol('sabre.mutex.acquireInternal');
 
 /** The structured-clonable handle of a {@link Mutex}. */
 export type MutexHandle = PrimitiveHandle<'sabre/mutex'>;
@@ -72,7 +75,7 @@ export class Mutex extends SharedPrimitive<'sabre/mutex'> {
   static readonly ALIGN = 4;
 
   private constructor(words: Int32Array) {
-    super(SPEC, words);
+    super(SPEC, words, [STATE]);
   }
 
   /** Creates an unlocked mutex, in a new buffer or at `byteOffset` in a caller's zeroed buffer. */
@@ -108,12 +111,12 @@ export class Mutex extends SharedPrimitive<'sabre/mutex'> {
     return true;
   }
 
-  /** See {@link lockOnAnyThread}. */
-  [lockOnAnyThread](): void {
-    if (this.tryLock()) return;
+  /** See {@link acquireInternal}. */
+  [acquireInternal](deadline: number): boolean {
+    if (Atomics.compareExchange(this.words, STATE, 0, SELF_TAG) === 0) return true;
+    if (deadline <= performance.now()) return false;
     this.#refuseSelfDeadlock();
-    parkBlocking(this.words, this.#contended(), Infinity);
-    this.#stampEpoch();
+    return parkBlocking(this.words, this.#contended(), deadline);
   }
 
   /**
@@ -185,8 +188,7 @@ export class Mutex extends SharedPrimitive<'sabre/mutex'> {
     return Atomics.load(this.words, DEATHS);
   }
 
-  /** See {@link releaseForDeadHolder}: releases the lock if `threadId` holds it; true if it did. */
-  [releaseForDeadHolder](threadId: number): boolean {
+  protected override releaseDeadHold(threadId: number): boolean {
     return releaseDeadHold(this.words, STATE, DEATHS, threadId, {
       heldBy: (state, tag) => (state & OWNER_MASK) === tag,
       released: () => 0,

@@ -11,7 +11,7 @@
  * the SharedArrayBuffer inside it is shared, not copied, when it crosses postMessage/workerData.
  */
 import { HandleError, InvalidArgumentError } from '../errors.js';
-import { describeValue } from './validate.js';
+import { describeValue, readOptions } from './validate.js';
 
 const MAGIC = 0x5ab;
 
@@ -53,12 +53,23 @@ export function headerOf(spec: PrimitiveSpec<string>): number {
   return (MAGIC << 16) | (spec.id << 8) | spec.layout;
 }
 
-const kindsById = new Map<number, string>();
+const specsById = new Map<number, PrimitiveSpec<string>>();
+/** The most words any registered spec spans: how far back a header can reach over a new region. */
+let widestWords = 1;
 
-/** Registers a spec so that header mismatches can name the kind actually found in memory. */
+/**
+ * Registers a spec so that header mismatches can name the kind actually found in memory, and so
+ * that a new region overlapping a live primitive of this kind is refused.
+ */
 export function defineSpec<K extends string>(spec: PrimitiveSpec<K>): PrimitiveSpec<K> {
-  kindsById.set(spec.id, spec.kind);
+  specsById.set(spec.id, spec);
+  widestWords = Math.max(widestWords, spec.words);
   return Object.freeze(spec);
+}
+
+/** The registered spec a header word names, if it is a sabre header. */
+function specOfHeader(header: number): PrimitiveSpec<string> | undefined {
+  return header >>> 16 === MAGIC ? specsById.get((header >>> 8) & 0xff) : undefined;
 }
 
 function checkRegion(spec: PrimitiveSpec<string>, buffer: unknown, byteOffset: unknown, fail: (m: string) => Error): void {
@@ -75,18 +86,39 @@ function checkRegion(spec: PrimitiveSpec<string>, buffer: unknown, byteOffset: u
 }
 
 /**
+ * Refuses a region that starts inside a primitive laid out before it. Its own words are zero (the
+ * caller checks), so a live primitive there has its header in one of the preceding words, at most
+ * the widest spec's span back. Only registered kinds are recognised.
+ */
+function refuseOverlap(spec: PrimitiveSpec<string>, buffer: SharedArrayBuffer, byteOffset: number): void {
+  const start = byteOffset / 4;
+  const words = new Int32Array(buffer, 0, start);
+  for (let at = start - 1; at >= Math.max(0, start - (widestWords - 1)); at--) {
+    const found = specOfHeader(Atomics.load(words, at));
+    if (found !== undefined && at + found.words > start) {
+      throw new InvalidArgumentError(
+        `a ${spec.kind} at offset ${byteOffset} would overlap the ${found.kind} at offset ${at * 4} (its ${found.words * 4} bytes reach offset ${(at + found.words) * 4})`,
+      );
+    }
+  }
+}
+
+/**
  * Claims a zeroed region for a new primitive and returns its word view. The caller initialises its
  * own words and then calls {@link publishHeader}, so that a thread attaching concurrently never
  * sees a valid header over words that are not yet initialised.
+ *
+ * `placement` is read with {@link readOptions}: besides `buffer` and `byteOffset` it may hold only
+ * the names in `extraNames` (the other options of a `create` that passes its whole options object).
+ * Nothing is written until every check has passed.
  */
-export function claimRegion(spec: PrimitiveSpec<string>, placement: Placement | undefined): Int32Array {
-  if (placement !== undefined && (typeof placement !== 'object' || placement === null)) {
-    throw new InvalidArgumentError(`options must be an object, got ${describeValue(placement)}`);
-  }
-  const buffer = placement?.buffer ?? new SharedArrayBuffer(Math.max(CACHE_LINE, spec.words * 4));
-  const byteOffset = placement?.byteOffset ?? 0;
+export function claimRegion(spec: PrimitiveSpec<string>, placement: unknown, extraNames: readonly string[] = []): Int32Array {
+  const options = readOptions(placement, ['buffer', 'byteOffset', ...extraNames], 'options');
+  // Only undefined means the default: a null buffer or offset is refused by checkRegion.
+  const buffer = options.buffer === undefined ? new SharedArrayBuffer(Math.max(CACHE_LINE, spec.words * 4)) : options.buffer;
+  const byteOffset = options.byteOffset === undefined ? 0 : options.byteOffset;
   checkRegion(spec, buffer, byteOffset, (m) => new InvalidArgumentError(m));
-  const view = new Int32Array(buffer, byteOffset, spec.words);
+  const view = new Int32Array(buffer as SharedArrayBuffer, byteOffset as number, spec.words);
   for (let i = 0; i < view.length; i++) {
     // Refusing non-zero memory protects a live primitive from being re-initialised under its users.
     if (Atomics.load(view, i) !== 0) {
@@ -95,6 +127,8 @@ export function claimRegion(spec: PrimitiveSpec<string>, placement: Placement | 
       );
     }
   }
+  // Zero words can still be the tail of a primitive before them (a mutex's words 1..3 are zero while it is free).
+  refuseOverlap(spec, buffer as SharedArrayBuffer, byteOffset as number);
   return view;
 }
 
@@ -119,7 +153,7 @@ export function attachRegion(spec: PrimitiveSpec<string>, handle: unknown): Int3
   const view = new Int32Array(buffer as SharedArrayBuffer, byteOffset, spec.words);
   const header = Atomics.load(view, 0);
   if (header !== headerOf(spec)) {
-    const found = header >>> 16 === MAGIC ? kindsById.get((header >>> 8) & 0xff) : undefined;
+    const found = specOfHeader(header)?.kind;
     throw new HandleError(
       found !== undefined
         ? `the memory at offset ${byteOffset as number} holds a ${found}, not a ${spec.kind}`

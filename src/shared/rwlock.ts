@@ -23,7 +23,11 @@
  *
  * Unlike Rust's, waits here can time out or be aborted: a writer that leaves strands nobody (see
  * #writeContended), and an aborted async writer that is woken passes the wake-up on
- * (#passOnWriterWake).
+ * (#passOnWriterWake). A writer can also be *terminated* while being woken: the unlocker handed
+ * it the lock's wake-up and left the readers parked on a free lock (state = READERS_WAITING).
+ * Parks are bounded (wait.ts), so a parked writer re-checks and takes the free lock, and a parked
+ * reader that finds the lock free with only waiting bits set after a park does the unlocker's job
+ * again (#wakeWriterOrReaders): nobody stays parked on a free lock longer than one slice.
  *
  * Memory ordering: all Atomics are sequentially consistent; acquisitions and releases are RMWs
  * on `state`, which orders the critical sections of successive holders.
@@ -34,7 +38,7 @@ import { SharedPrimitive } from './primitive.js';
 import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, publishHeader } from './region.js';
 import { OWNER_MASK, SELF_TAG, assertMayBlock, threadIdOfTag } from './thread.js';
 import { type AsyncWaitOptions, checkAsyncOptions, deadlineAfter } from './validate.js';
-import { type Holder, releaseDeadHold, releaseForDeadHolder, stampEpoch } from './holder.js';
+import { type Holder, releaseDeadHold, stampEpoch } from './holder.js';
 import { type ParkSteps, SPIN_LIMIT, isGiveUp, parkAsync, parkBlocking } from './wait.js';
 
 const STATE = 1;
@@ -79,7 +83,7 @@ export class RwLock extends SharedPrimitive<'sabre/rwlock'> {
   #readHolds = 0;
 
   private constructor(words: Int32Array) {
-    super(SPEC, words);
+    super(SPEC, words, [STATE, WRITER_WAKE]);
   }
 
   /** Creates an unlocked rwlock, in a new buffer or at `byteOffset` in a caller's zeroed buffer. */
@@ -233,11 +237,11 @@ export class RwLock extends SharedPrimitive<'sabre/rwlock'> {
   }
 
   /**
-   * See {@link releaseForDeadHolder}: releases the write lock if `threadId` holds it. Read holds
-   * of a dead thread cannot be told apart from live ones (the state word only counts them), so
-   * they are not released: a worker must not die holding a read lock.
+   * Releases the write lock if `threadId` holds it. Read holds of a dead thread cannot be told
+   * apart from live ones (the state word only counts them), so they are not released: a worker
+   * must not die holding a read lock (a writer then waits until its own timeout).
    */
-  [releaseForDeadHolder](threadId: number): boolean {
+  protected override releaseDeadHold(threadId: number): boolean {
     return releaseDeadHold(this.words, STATE, DEATHS, threadId, {
       heldBy: (state, tag) => (state & WRITE_LOCKED) !== 0 && (state & COUNT_MASK) === tag,
       released: (state) => state & WAITING,
@@ -281,10 +285,18 @@ export class RwLock extends SharedPrimitive<'sabre/rwlock'> {
       const state = Atomics.load(view, STATE);
       if (isReadLockable(state) && Atomics.compareExchange(view, STATE, state, state + 1) === state) return true;
     }
+    let parked = false;
     for (;;) {
       let state = Atomics.load(view, STATE);
       if (isReadLockable(state)) {
         if (Atomics.compareExchange(view, STATE, state, state + 1) === state) return true;
+        continue;
+      }
+      if (parked && isUnlocked(state)) {
+        // Free, with only waiting bits, after this reader slept: whoever had to wake the waiters
+        // may have woken a writer that died (see the module note). Hand the lock on again.
+        this.#wakeWriterOrReaders(state);
+        parked = false;
         continue;
       }
       if ((state & READERS_WAITING) === 0) {
@@ -292,6 +304,7 @@ export class RwLock extends SharedPrimitive<'sabre/rwlock'> {
         state |= READERS_WAITING;
       }
       if (isGiveUp(yield { index: STATE, value: state })) return false;
+      parked = true;
     }
   }
 

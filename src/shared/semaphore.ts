@@ -24,7 +24,7 @@ import { runHeld, runHeldAsync } from './guard.js';
 import { SharedPrimitive } from './primitive.js';
 import { type Placement, type PrimitiveHandle, attachRegion, claimRegion, defineSpec, publishHeader } from './region.js';
 import { assertMayBlock } from './thread.js';
-import { type AsyncWaitOptions, checkAsyncOptions, checkInteger, deadlineAfter } from './validate.js';
+import { type AsyncWaitOptions, checkAsyncOptions, checkInteger, deadlineAfter, readOptions } from './validate.js';
 import { type ParkSteps, type WakeReason, broadcastNeedsNoPassOn, isGiveUp, parkAsync, parkBlocking } from './wait.js';
 
 const PERMITS = 1;
@@ -53,14 +53,15 @@ export class Semaphore extends SharedPrimitive<'sabre/semaphore'> {
   static readonly ALIGN = 4;
 
   private constructor(words: Int32Array) {
-    super(SPEC, words);
+    super(SPEC, words, [PERMITS]);
   }
 
   /** Creates a semaphore with `permits` available. */
   static create(options: SemaphoreOptions): Semaphore {
-    const permits = checkInteger(options?.permits, 'permits', 0, LIMIT);
-    const maxPermits = checkInteger(options.maxPermits ?? (permits === 0 ? LIMIT : permits), 'maxPermits', Math.max(1, permits), LIMIT);
-    const view = claimRegion(SPEC, options);
+    const o = readOptions(options, ['permits', 'maxPermits', 'buffer', 'byteOffset'], 'Semaphore.create() options');
+    const permits = checkInteger(o.permits, 'permits', 0, LIMIT);
+    const maxPermits = checkInteger(o.maxPermits === undefined ? (permits === 0 ? LIMIT : permits) : o.maxPermits, 'maxPermits', Math.max(1, permits), LIMIT);
+    const view = claimRegion(SPEC, o, ['permits', 'maxPermits']);
     Atomics.store(view, PERMITS, permits);
     Atomics.store(view, MAX, maxPermits);
     publishHeader(SPEC, view);

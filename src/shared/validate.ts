@@ -42,15 +42,48 @@ export interface AsyncWaitOptions {
 
 /** Validates {@link AsyncWaitOptions}; returns the deadline and the signal. */
 export function checkAsyncOptions(options: unknown): { deadline: number; signal: AbortSignal | undefined } {
-  if (options === undefined) return { deadline: Infinity, signal: undefined };
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidArgumentError(`options must be an object, got ${describe(options)}`);
-  }
-  const { timeoutMs, signal } = options as AsyncWaitOptions;
+  const { timeoutMs, signal } = readOptions(options, ['timeoutMs', 'signal'], 'options');
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidArgumentError(`options.signal must be an AbortSignal, got ${describe(signal)}`);
   }
   return { deadline: deadlineAfter(timeoutMs, 'options.timeoutMs'), signal };
+}
+
+/**
+ * Reads an options object once, property by property, and returns a plain copy of the named
+ * ones. Refuses, each with an {@link InvalidArgumentError} naming the option: a non-object, a
+ * property this call does not know (a misspelt `ttl` for `ttlMs` would otherwise be silently
+ * ignored), and a getter that throws. `undefined` options read as `{}`. Callers then check each
+ * value; `null` is a value like any other (it never means "default").
+ */
+export function readOptions<const K extends string>(options: unknown, names: readonly K[], what: string): { [P in K]?: unknown } {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(`${what} must be an object, got ${describe(options)}`);
+  }
+  for (const name of Reflect.ownKeys(options)) {
+    if (typeof name === 'string' && !(names as readonly string[]).includes(name)) {
+      const known = names.length === 0 ? 'it takes none' : `known: ${names.join(', ')}`;
+      throw new InvalidArgumentError(`${what}: unknown option ${JSON.stringify(name)} (${known})`);
+    }
+  }
+  const copy: { [P in K]?: unknown } = {};
+  for (const name of names) {
+    let value: unknown;
+    try {
+      value = (options as Record<string, unknown>)[name];
+    } catch (error) {
+      throw new InvalidArgumentError(`${what}.${name}: reading it threw ${describeThrown(error)}`);
+    }
+    if (value !== undefined) copy[name] = value;
+  }
+  return copy;
+}
+
+/** Describes something that was thrown (an Error by its name and message, anything else by value). */
+export function describeThrown(thrown: unknown): string {
+  if (thrown instanceof Error) return `${thrown.name}: ${thrown.message}`;
+  return describe(thrown);
 }
 
 /** A function argument. */

@@ -13,13 +13,25 @@
  * up without acquiring, after leaving the primitive in a state where no other waiter can be
  * stranded (each primitive says how next to its algorithm).
  *
+ * Liveness: no park sleeps longer than {@link PARK_SLICE_MS}. A wake-up can be lost whoever sends
+ * it right: `notify(…, 1)` may pick a waiter that is terminated before it runs another
+ * instruction, or an abandoned async waiter whose thread is now blocked in `Atomics.wait` and can
+ * never pass the wake-up on. A terminated thread changes nothing in shared memory, so nothing
+ * else would ever tell the other waiters. Every park is therefore a slice: when it ends the
+ * generator is resumed with `recheck` and looks at the words again, exactly as after a wake-up.
+ * A lost wake-up costs at most one slice; a waiter that nobody owes a wake-up re-parks at once.
+ * (A slice costs a parked thread ~50 wake-ups a second, each a few microseconds.) Besides, the
+ * coordinator wakes every waiter of every word it knows when a thread dies ({@link wakeAll}).
+ *
  * Two facts about `Atomics.waitAsync` shape {@link parkAsync}:
  * 1. A pending async wait does not keep the event loop alive, so it holds a ref'ed timer
  *    (keep-alive.ts) while it waits.
  * 2. An async wait cannot be cancelled. After an abort its waiter stays queued on the word, and a
  *    later `Atomics.notify(…, 1)` may pick it instead of a live waiter. To never swallow that
- *    wake-up, an abandoned waiter that is woken passes it on ({@link Park.passOn}).
+ *    wake-up, an abandoned waiter that is woken passes it on ({@link Park.passOn}); and since its
+ *    own slice is bounded, it leaves the queue within one slice whatever happens.
  */
+import { faultPoint } from './fault-points.js';
 import { holdEventLoop, releaseEventLoop } from './keep-alive.js';
 
 /** Why a parked waiter resumed. */
@@ -31,7 +43,9 @@ export type WakeReason =
   /** The deadline passed (the generator must give up). */
   | 'timed-out'
   /** The AbortSignal fired (the generator must give up; the driver then rejects). */
-  | 'aborted';
+  | 'aborted'
+  /** The park's slice ended with the word unchanged and nothing heard: look again (see the module note). */
+  | 'recheck';
 
 /** A request to sleep while `view[index] === value`. */
 export interface Park {
@@ -58,19 +72,21 @@ export function isGiveUp(reason: WakeReason): boolean {
  */
 export function broadcastNeedsNoPassOn(): void {}
 
+/**
+ * The longest one park sleeps before its waiter looks again (see the module note). Short enough
+ * that a lost wake-up is a hiccup, long enough that a parked thread costs nothing measurable.
+ */
+export const PARK_SLICE_MS = 20;
+
 /** Runs `steps` to completion with `Atomics.wait`, giving up at `deadline` (performance.now() clock). */
 export function parkBlocking<T>(view: Int32Array, steps: ParkSteps<T>, deadline: number): T {
   let step = steps.next();
   while (!step.done) {
     const { index, value } = step.value;
     const remaining = deadline - performance.now();
-    let reason: WakeReason;
-    if (remaining <= 0) {
-      reason = 'timed-out';
-    } else {
-      const outcome = Atomics.wait(view, index, value, remaining);
-      reason = outcome === 'ok' ? 'woken' : outcome === 'not-equal' ? 'changed' : 'timed-out';
-    }
+    const reason: WakeReason =
+      remaining <= 0 ? 'timed-out' : reasonOf(Atomics.wait(view, index, value, Math.min(remaining, PARK_SLICE_MS)), remaining);
+    if (reason === 'woken') faultPoint('park:woken');
     step = steps.next(reason);
   }
   return step.value;
@@ -102,14 +118,18 @@ export async function parkAsync<T>(view: Int32Array, steps: ParkSteps<T>, deadli
   }
 }
 
-function reasonOf(outcome: 'ok' | 'not-equal' | 'timed-out'): WakeReason {
-  return outcome === 'ok' ? 'woken' : outcome === 'not-equal' ? 'changed' : 'timed-out';
+/** A wait's outcome as a reason: a timed-out wait that slept only a slice of what was left is a `recheck`. */
+function reasonOf(outcome: 'ok' | 'not-equal' | 'timed-out', remainingMs: number): WakeReason {
+  if (outcome === 'ok') return 'woken';
+  if (outcome === 'not-equal') return 'changed';
+  return remainingMs > PARK_SLICE_MS ? 'recheck' : 'timed-out';
 }
 
 function sleepAsync(view: Int32Array, park: Park, remainingMs: number, signal: AbortSignal | undefined): Promise<WakeReason> {
-  const wait = Atomics.waitAsync(view, park.index, park.value, remainingMs);
-  if (!wait.async) return Promise.resolve(reasonOf(wait.value));
-  if (signal === undefined) return wait.value.then(reasonOf);
+  const wait = Atomics.waitAsync(view, park.index, park.value, Math.min(remainingMs, PARK_SLICE_MS));
+  const reason = (outcome: 'ok' | 'not-equal' | 'timed-out'): WakeReason => reasonOf(outcome, remainingMs);
+  if (!wait.async) return Promise.resolve(reason(wait.value));
+  if (signal === undefined) return wait.value.then(reason);
   return new Promise<WakeReason>((resolve) => {
     let settled = false;
     const onAbort = (): void => {
@@ -127,9 +147,18 @@ function sleepAsync(view: Int32Array, park: Park, remainingMs: number, signal: A
       if (settled) return;
       settled = true;
       signal.removeEventListener('abort', onAbort);
-      resolve(reasonOf(outcome));
+      resolve(reason(outcome));
     });
   });
+}
+
+/**
+ * Wakes every thread parked on each of `indexes` (the coordinator calls it, through each
+ * primitive, when a thread died: whatever wake-up the dead thread took with it is re-sent to all,
+ * and each waiter re-checks). Waking a waiter that has nothing to gain only makes it park again.
+ */
+export function wakeAll(view: Int32Array, indexes: readonly number[]): void {
+  for (const index of indexes) Atomics.notify(view, index);
 }
 
 /** How many times a contended path re-reads a word before parking: parking costs microseconds, a short spin costs less. */

@@ -1,12 +1,13 @@
 /** The task module of the pool tests: it uses `sabre/worker` exactly as a user's module would. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
-import { type Barrier, type Latch, type Mutex, type RwLock, RwLock as RwLockClass } from '../../src/index.js';
+import { type Barrier, type Latch, Mutex, type RwLock, RwLock as RwLockClass } from '../../src/index.js';
 import { cache, primitives, workerData } from '../../src/pool/worker.js';
-import { type FaultPoint, armFaultPoint } from '../../src/cache/fault-points.js';
+import { type FaultPoint, armFaultPoint } from '../../src/shared/fault-points.js';
 
 interface Job {
-  op: 'writeThenReadAll' | 'get' | 'sleep' | 'spin' | 'threadId' | 'workerData' | 'hold' | 'lockAndHang' | 'churn' | 'crashAt' | 'computeAndHang';
+  op: 'writeThenReadAll' | 'get' | 'sleep' | 'spin' | 'threadId' | 'workerData' | 'hold' | 'lockAndHang' | 'holdWordLock' | 'churn' | 'crashAt' | 'computeAndHang';
+  byteOffset?: number;
   point?: FaultPoint;
   action?: 'set' | 'setNew' | 'delete' | 'clear';
   ms?: number;
@@ -37,6 +38,13 @@ export default async function task(job: Job): Promise<unknown> {
       return threadId;
     case 'workerData':
       return workerData;
+    case 'holdWordLock': {
+      // Take the mutex at byteOffset of the cache's buffer (a test names one of the cache's own
+      // locks), say so, and never let go: a holder that will die holding it.
+      Mutex.attach({ kind: 'sabre/mutex', layout: 1, buffer: cache!.handle.buffer, byteOffset: job.byteOffset! }).lock();
+      (primitives[job.latch!] as Latch).countDown();
+      for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_000);
+    }
     case 'lockAndHang': {
       // Take a named lock (a mutex, or an rwlock's write side), say so, and never let go.
       const lock = primitives[job.key!] as Mutex | RwLock;

@@ -1,6 +1,6 @@
 /**
  * Audit L (beyond the audits): a worker dies holding a lock. Each trial a victim worker takes a
- * named mutex, then dies inside a cache mutation at a seeded fault point (src/cache/fault-points.ts).
+ * named mutex, then dies inside a cache mutation at a seeded fault point (src/shared/fault-points.ts).
  * Afterwards the lock must be free within a bounded wait and the cache consistent.
  * Unsafe: plain worker_threads sharing a Mutex, no coordinator: nobody releases the dead
  * holder's lock. Safe: a sabre pool, which takes over the dead worker's locks on its exit,
@@ -9,7 +9,7 @@
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { FAULT_POINTS } from '../../cache/fault-points.js';
+import { FAULT_POINTS } from '../../shared/fault-points.js';
 import { checkIntegrity } from '../../cache/shared-cache.js';
 import { createPool, type SabrePool } from '../../pool/pool.js';
 import { Mutex } from '../../shared/mutex.js';

@@ -2,7 +2,7 @@
  * The task module of scenario L's inner pool: take the named lock, then write to the cache with a
  * fault point armed, so that the worker dies inside the cache mutation while holding the lock.
  */
-import { armFaultPoint, type FaultPoint } from '../../cache/fault-points.js';
+import { armFaultPoint, type FaultPoint } from '../../shared/fault-points.js';
 import type { Mutex } from '../../shared/mutex.js';
 import { cache, primitives } from '../../pool/worker.js';
 

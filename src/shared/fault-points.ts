@@ -1,7 +1,8 @@
 /**
- * Fault points: named places in the cache's mutation path where a worker thread can be made to
- * die on purpose, to prove that crash recovery (recovery.ts) leaves the cache consistent wherever
- * a thread dies. A test arms one point in one worker (SABRE_FAULT_POINT=name[:n] in its
+ * Fault points: named places where a worker thread can be made to die on purpose. The cache's
+ * mutation path has ten, to prove that crash recovery (cache/recovery.ts) leaves the cache
+ * consistent wherever a thread dies; the wait core has one, to prove that a waiter that dies the
+ * moment it is woken strands nobody (wait.ts). A test arms one point in one worker (SABRE_FAULT_POINT=name[:n] in its
  * environment, or {@link armFaultPoint}); the n-th time (default: first) that thread reaches the
  * point it exits at once, holding whatever locks it holds there. Never armed in production: the
  * cost is one comparison per point.
@@ -22,7 +23,12 @@ export const FAULT_POINTS = [
   'clear:halfway', // clear() with every lock held, half the entries removed
 ] as const;
 
-export type FaultPoint = (typeof FAULT_POINTS)[number];
+/** The wait core's fault point: a blocking waiter just woken by a notify, before it acts on it. */
+export const WAIT_FAULT_POINTS = ['park:woken'] as const;
+
+export type FaultPoint = (typeof FAULT_POINTS)[number] | (typeof WAIT_FAULT_POINTS)[number];
+
+const ALL_POINTS: readonly string[] = [...FAULT_POINTS, ...WAIT_FAULT_POINTS];
 
 let armed: string | null = null;
 let hitsLeft = 0;
@@ -36,8 +42,9 @@ export function armFaultPoint(point: FaultPoint, nth = 1): void {
 
 const fromEnv = process.env.SABRE_FAULT_POINT;
 if (fromEnv !== undefined && fromEnv !== '' && !isMainThread) {
-  const [point, nth] = fromEnv.split(':');
-  if ((FAULT_POINTS as readonly string[]).includes(point!)) armFaultPoint(point as FaultPoint, nth === undefined ? 1 : Number(nth));
+  // NAME or NAME:N; names contain a colon themselves ('write:locked'), so N is a trailing number.
+  const match = /^(.*?)(?::(\d+))?$/.exec(fromEnv)!;
+  if (ALL_POINTS.includes(match[1]!)) armFaultPoint(match[1] as FaultPoint, match[2] === undefined ? 1 : Number(match[2]));
 }
 
 /** Exits this thread here if `point` is armed and due. */
