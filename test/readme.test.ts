@@ -34,6 +34,16 @@ describe('README', () => {
     expect(run.stdout.trim()).toBe("{ name: 'user 1 of worker 0' } 2000 2001");
   });
 
+  it('the recovery example runs as printed: the dead worker\'s mutex is released', () => {
+    const block = /recover-example\.mjs[\s\S]*?\n([\s\S]*?)```/.exec(readme)?.[0];
+    expect(block).toBeDefined();
+    const code = block!.slice(block!.indexOf('\n') + 1, block!.lastIndexOf('```'));
+    writeFileSync(exampleFile, code);
+    const run = spawnSync(process.execPath, [fileURLToPath(exampleFile)], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('true false 1');
+  });
+
   it('the pool example (two files) runs as printed and prints what it says', () => {
     const run = runTwoFileExample('.readme-pool', 'task.mjs', 'main.mjs');
     expect(run.stderr).toBe('');
