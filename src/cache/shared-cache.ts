@@ -531,7 +531,7 @@ export class SharedCache {
       if (!waited) store.stats.bump(Counter.singleFlightWaits);
       waited = true;
       const leaseLeft = Math.max(0, step.wait.leaseExpiry - Date.now());
-      await parkAsync(store.i32, parkOnce(flightWord, seen), performance.now() + leaseLeft);
+      await parkAsync(store.i32, parkUntilChanged(store.i32, flightWord, seen), performance.now() + leaseLeft);
       const outcome = this.#locks.withStructure(() => this.#outcomes.outcomeOf(step.wait.id));
       if (outcome?.failed) throw outcome.error;
       if (outcome !== undefined) return undefined as T;
@@ -1115,8 +1115,15 @@ export class SharedCache {
 
 const BACKOFF = new Int32Array(new SharedArrayBuffer(4));
 
-function* parkOnce(index: number, value: number): ParkSteps<void> {
-  yield { index, value, passOn: broadcastNeedsNoPassOn };
+/**
+ * Parks until `view[index]` moves on from `value` (a flight ended), or the driver's deadline. The
+ * end of a slice (wait.ts) with the word unchanged only re-parks: nothing to look at yet.
+ */
+function* parkUntilChanged(view: Int32Array, index: number, value: number): ParkSteps<void> {
+  for (;;) {
+    const reason = yield { index, value, passOn: broadcastNeedsNoPassOn };
+    if (reason !== 'recheck' || Atomics.load(view, index) !== value) return;
+  }
 }
 
 /** Whether a value tag holds a string (remembered per key like the other immutable values when short). */

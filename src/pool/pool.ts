@@ -6,10 +6,9 @@
  * freezes their event loops, and sabre's workers need theirs between tasks (the control plane,
  * getOrCompute waiters, timers).
  *
- * Tasks wait in sabre's own queue, not piscina's: piscina holds at most one task per thread.
- * Each task queued in piscina costs an AsyncResource, and failing it an Error with a stack, so a
- * million of them take seconds to fail, past any shutdown deadline; sabre's queue fails them in
- * one cheap pass.
+ * This module is the facade: options, the cache and primitives, events, the control plane, the
+ * memory guard, and recovery after a worker dies. Tasks wait in sabre's own queue (task-queue.ts),
+ * which hands piscina at most one per thread; the pool spots its workers through worker-watch.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -28,6 +27,8 @@ import { type MemoryEvent, MemoryGuard, type MemorySample } from './memory-guard
 import { type AnyPrimitive, createPrimitive } from './named.js';
 import { type PoolOptions, checkDelayMs, checkPoolOptions } from './options.js';
 import { closeOnSignals, forgetOnSignals } from './shutdown.js';
+import { TaskQueue } from './task-queue.js';
+import { unwatchWorkers, watchWorkers } from './worker-watch.js';
 
 const WORKER_ENTRY = new URL('../../workers/pool-worker.js', import.meta.url).href;
 
@@ -40,131 +41,6 @@ export interface RunOptions {
 }
 
 type Remote = Comlink.Remote<WorkerControl>;
-
-/**
- * One task of {@link SabrePool.run}, from the call until it settles. It waits in the pool's own
- * queue until a worker is free, then is handed to piscina.
- */
-class Job {
-  /**
-   * Set when the job is handed to piscina, if it may have to be taken back (see #dispatch):
-   * aborting it cancels the task there. A job with a signal or a timeout always gets one.
-   */
-  controller: AbortController | undefined;
-  #settled = false;
-  readonly #resolve: (value: unknown) => void;
-  readonly #reject: (error: unknown) => void;
-  #onAbort: (() => void) | undefined;
-
-  constructor(
-    readonly task: unknown,
-    /** The caller's signal, if any. */
-    readonly signal: AbortSignal | undefined,
-    /** The timeout's signal, if the task has a timeout. */
-    readonly timeout: AbortSignal | undefined,
-    readonly timeoutMs: number | undefined,
-    resolve: (value: unknown) => void,
-    reject: (error: unknown) => void,
-  ) {
-    this.#resolve = resolve;
-    this.#reject = reject;
-  }
-
-  get settled(): boolean {
-    return this.#settled;
-  }
-
-  /** Calls `onAbort` once when the caller's signal or the timeout fires, until the job settles. */
-  listen(onAbort: () => void): void {
-    if (!this.signal && !this.timeout) return;
-    this.#onAbort = onAbort;
-    this.signal?.addEventListener('abort', onAbort, { once: true });
-    this.timeout?.addEventListener('abort', onAbort, { once: true });
-  }
-
-  resolve(value: unknown): void {
-    if (this.#settle()) this.#resolve(value);
-  }
-
-  reject(error: unknown): void {
-    if (this.#settle()) this.#reject(error);
-  }
-
-  #settle(): boolean {
-    if (this.#settled) return false;
-    this.#settled = true;
-    if (this.#onAbort) {
-      this.signal?.removeEventListener('abort', this.#onAbort);
-      this.timeout?.removeEventListener('abort', this.#onAbort);
-      this.#onAbort = undefined;
-    }
-    return true;
-  }
-}
-
-/** A FIFO with O(1) push and shift (Array#shift is O(n) on a deep queue). */
-class Fifo<T> {
-  #items: Array<T | undefined> = [];
-  #head = 0;
-
-  push(item: T): void {
-    this.#items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.#head === this.#items.length) return undefined;
-    const item = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    // Compact once the consumed prefix is most of the array: amortised O(1).
-    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
-
-  /** Removes and returns every item. */
-  drain(): T[] {
-    const items = this.#items.slice(this.#head) as T[];
-    this.#items = [];
-    this.#head = 0;
-    return items;
-  }
-}
-
-/** Attaches `cause` the way `new Error(message, { cause })` does (sabre's error classes take a message only). */
-function withCause<E extends Error>(error: E, cause: unknown): E {
-  Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
-  return error;
-}
-
-/** What an aborted task that never reached a worker rejects with: the shape of piscina's AbortError. */
-function abortedBeforeStart(reason: unknown): Error {
-  const error = new Error('The task has been aborted before it started', { cause: reason });
-  error.name = 'AbortError';
-  return error;
-}
-
-/**
- * Every pool watches the Worker threads created in this process (process 'worker' event) for
- * its own: piscina reports a new worker ('workerCreate') only once it has loaded the task
- * module, so a worker that fails while loading it would otherwise go unseen. One process
- * listener serves every pool.
- */
-const workerWatchers = new Set<(worker: Worker) => void>();
-
-function onNewWorker(worker: Worker): void {
-  for (const watch of workerWatchers) watch(worker);
-}
-
-function watchWorkers(watch: (worker: Worker) => void): void {
-  if (workerWatchers.size === 0) process.on('worker', onNewWorker);
-  workerWatchers.add(watch);
-}
-
-function unwatchWorkers(watch: (worker: Worker) => void): void {
-  if (workerWatchers.delete(watch) && workerWatchers.size === 0) process.off('worker', onNewWorker);
-}
 
 /**
  * Emitted as `'recovered'` when a worker died holding a lock: a named Mutex or RwLock (released),
@@ -203,24 +79,13 @@ export type ControlResult<K extends keyof WorkerControl> = Awaited<ReturnType<Wo
 export class SabrePool extends EventEmitter {
   readonly #piscina: Piscina;
   readonly #id = randomUUID();
-  readonly #filename: string;
-  readonly #capacity: number;
+  readonly #tasks: TaskQueue;
   readonly #taskTimeoutMs: number | undefined;
   readonly #shutdownDeadlineMs: number;
   readonly #controls = new Map<number, { channel: BroadcastChannel; remote: Remote }>();
   readonly #hello: BroadcastChannel;
   readonly #ready = new Set<number>();
   #readyWaiters: Array<() => void> = [];
-  /** Tasks waiting for a worker (settled ones are skipped when shifted), and how many are live. */
-  readonly #queue = new Fifo<Job>();
-  #queued = 0;
-  /** Tasks handed to piscina and not yet settled by it (at most #capacity). */
-  readonly #inFlight = new Set<Job>();
-  #whenIdle: (() => void) | undefined;
-  /** Errors with which a worker that never loaded the task module died, and that worker's threadId. */
-  readonly #loadFailures = new WeakMap<object, number>();
-  #lastLoadFailure: { threadId: number; error: unknown } | undefined;
-  #stopping = false;
   #closed = false;
   #closing: Promise<void> | undefined;
   #signals: boolean;
@@ -239,8 +104,6 @@ export class SabrePool extends EventEmitter {
     const config = checkPoolOptions(options, availableParallelism());
     this.cache = config.cache !== undefined ? SharedCache.create(config.cache) : undefined;
     this.primitives = Object.freeze(Object.fromEntries(Object.entries(config.primitives).map(([name, spec]) => [name, createPrimitive(name, spec)])));
-    this.#filename = config.filename;
-    this.#capacity = config.threads;
     this.#taskTimeoutMs = config.taskTimeoutMs;
     this.#shutdownDeadlineMs = config.shutdownDeadlineMs;
     const setup: WorkerSetup = {
@@ -260,6 +123,7 @@ export class SabrePool extends EventEmitter {
       atomics: 'disabled',
       workerData: { sabre: setup },
     });
+    this.#tasks = new TaskQueue(this.#piscina, { capacity: config.threads, filename: config.filename });
     // process 'worker' fires on the next tick, so the workers piscina just started are seen too.
     watchWorkers(this.#watch);
     // piscina emits 'error' for a worker that dies with no task on it; unheard, that would crash
@@ -321,7 +185,7 @@ export class SabrePool extends EventEmitter {
    * bad options.
    */
   run<R = unknown>(task: unknown, options?: RunOptions): Promise<R> {
-    if (this.#stopping) return Promise.reject(new IllegalStateError('SabrePool.run(): the pool is closing'));
+    if (this.#tasks.stopping) return Promise.reject(new IllegalStateError('SabrePool.run(): the pool is closing'));
     if (this.#rejectAtLimit && this.#guard?.state === 'limit') {
       return Promise.reject(new MemoryLimitError('SabrePool.run(): the memory guard is at its limit and refuses new tasks until memory falls'));
     }
@@ -337,82 +201,7 @@ export class SabrePool extends EventEmitter {
     } catch (error) {
       return Promise.reject(error);
     }
-    const timeout = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
-    return new Promise<R>((resolve, reject) => {
-      const job = new Job(task, signal, timeout, timeoutMs, resolve as (value: unknown) => void, reject);
-      if (signal?.aborted) return job.reject(abortedBeforeStart(signal.reason));
-      job.listen(() => this.#onAbort(job));
-      if (this.#inFlight.size < this.#capacity && this.#queued === 0) {
-        this.#dispatch(job);
-      } else {
-        this.#queue.push(job);
-        this.#queued++;
-      }
-    });
-  }
-
-  /** Hands `job` to piscina; when it settles, the next queued job follows. */
-  #dispatch(job: Job): void {
-    // A job may have to be taken back if its caller can abort it, or if no worker is idle: then
-    // it waits in piscina's queue, where a failure to load the task module can strand it (see
-    // #failWaiting). Others go without a signal: one costs piscina an abort listener per task,
-    // a third of the throughput of tiny tasks.
-    if (job.signal || job.timeout || this.#piscina.idleThreads === 0) job.controller = new AbortController();
-    this.#inFlight.add(job);
-    this.#piscina.run(job.task, job.controller ? { signal: job.controller.signal } : {}).then(
-      (value: unknown) => {
-        job.resolve(value);
-        this.#finished(job);
-      },
-      (error: unknown) => {
-        // A job the pool already failed (close's deadline, no worker left) stays as it was.
-        if (!job.settled) job.reject(this.#explain(job, error));
-        this.#finished(job);
-      },
-    );
-  }
-
-  #finished(job: Job): void {
-    this.#inFlight.delete(job);
-    if (this.#inFlight.size === 0) this.#whenIdle?.();
-    this.#pump();
-  }
-
-  /** Hands queued jobs to piscina while a worker is free. */
-  #pump(): void {
-    while (!this.#stopping && this.#inFlight.size < this.#capacity && this.#queued > 0) {
-      const job = this.#queue.shift()!;
-      if (job.settled) continue; // aborted while it waited: #onAbort counted it out
-      this.#queued--;
-      this.#dispatch(job);
-    }
-  }
-
-  /** The caller's signal or the timeout fired. */
-  #onAbort(job: Job): void {
-    if (job.settled) return;
-    if (job.controller) {
-      // Handed to piscina (a job with a signal always gets a controller then): piscina drops the
-      // task from its queue, or terminates the worker running it.
-      job.controller.abort(job.signal?.aborted ? job.signal.reason : job.timeout?.reason);
-      return;
-    }
-    this.#queued--; // its queue slot is skipped when shifted
-    if (job.timeout?.aborted && !job.signal?.aborted) job.reject(new TimeoutError(`SabrePool.run(): the task did not start within ${job.timeoutMs} ms`));
-    else job.reject(abortedBeforeStart(job.signal?.reason));
-  }
-
-  /** The error a task handed to piscina rejects with. */
-  #explain(job: Job, error: unknown): unknown {
-    if (job.timeout?.aborted && !job.signal?.aborted) {
-      return new TimeoutError(`SabrePool.run(): the task did not finish within ${job.timeoutMs} ms; its worker was replaced`);
-    }
-    const threadId = typeof error === 'object' && error !== null ? this.#loadFailures.get(error) : undefined;
-    return threadId === undefined ? error : this.#loadError(threadId, error);
-  }
-
-  #loadError(threadId: number, error: unknown): IllegalStateError {
-    return withCause(new IllegalStateError(`SabrePool: the task module ${this.#filename} failed to load in worker ${threadId}: ${describeThrown(error)}`), error);
+    return this.#tasks.run<R>(task, signal, timeoutMs);
   }
 
   #onNewWorker(worker: Worker): void {
@@ -429,57 +218,22 @@ export class SabrePool extends EventEmitter {
 
   #onWorkerError(threadId: number, error: unknown): void {
     // A worker announces itself once the task module has loaded; dying before that, it failed to load it.
-    if (this.#ready.has(threadId)) return;
-    this.#lastLoadFailure = { threadId, error };
-    if (typeof error === 'object' && error !== null) this.#loadFailures.set(error, threadId);
+    if (!this.#ready.has(threadId)) this.#tasks.noteLoadFailure(threadId, error);
   }
 
   #onWorkerExit(threadId: number): void {
     this.#forget(threadId);
-    // piscina stops replacing workers once one has failed to load the task module; with none
-    // left, the tasks waiting for one would wait forever. Checked once piscina has settled the
-    // tasks of the worker that exited (it may reject them in this same 'exit' event).
-    setImmediate(() => {
-      if (!this.#stopping && this.#piscina.threads.length === 0 && (this.#inFlight.size > 0 || this.#queued > 0)) this.#failWaiting();
-    });
-  }
-
-  /** No worker is left to run waiting tasks: fail them all. A later run() starts a worker again. */
-  #failWaiting(): void {
-    const failure = this.#lastLoadFailure;
-    const message = failure
-      ? `SabrePool.run(): no worker could load the task module ${this.#filename} (${describeThrown(failure.error)}); this task never started`
-      : 'SabrePool.run(): every worker of the pool died and none is being started; this task never started';
-    const error = withCause(new IllegalStateError(message), failure?.error);
-    // Every task still handed to piscina is in its queue (there is no worker to run it), and was
-    // given a controller (no worker was idle when it was handed over): fail it here, then cancel
-    // it there.
-    for (const job of this.#inFlight) {
-      job.reject(error);
-      job.controller?.abort();
-    }
-    this.#rejectQueued(error);
-  }
-
-  /**
-   * Fails every queued task with `error`, one instance for all of them (as the operations sharing
-   * an AbortSignal all reject with its one reason): an Error apiece costs ~5 µs with the garbage
-   * it makes, seconds for a million tasks, past any shutdown deadline.
-   */
-  #rejectQueued(error: Error): void {
-    const jobs = this.#queue.drain();
-    this.#queued = 0;
-    for (const job of jobs) job.reject(error); // a settled job ignores it
+    this.#tasks.workerExited(); // fails the waiting tasks if no worker is left to run them
   }
 
   /** piscina's 'error': a worker died with no task on it (see the class's doc). */
   #onPiscinaError(error: unknown): void {
     if (this.#closed) return;
-    const threadId = typeof error === 'object' && error !== null ? this.#loadFailures.get(error) : undefined;
-    if (this.listenerCount('error') > 0) this.emit('error', threadId === undefined ? error : this.#loadError(threadId, error));
+    const loadError = this.#tasks.loadError(error);
+    if (this.listenerCount('error') > 0) this.emit('error', loadError ?? error);
     // A failure to load the task module also rejects every task it affects; any other failure
     // here reaches no run(), so it must not pass in silence.
-    else if (threadId === undefined) process.emitWarning(`sabre pool: a worker died with no task running: ${describeThrown(error)}`, { code: 'SABRE_WORKER_ERROR' });
+    else if (loadError === undefined) process.emitWarning(`sabre pool: a worker died with no task running: ${describeThrown(error)}`, { code: 'SABRE_WORKER_ERROR' });
   }
 
   /**
@@ -531,30 +285,14 @@ export class SabrePool extends EventEmitter {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!this.#closing) {
-      this.#stopping = true;
-      this.#closing = this.#shutdown(deadlineMs);
-    }
+    this.#closing ??= this.#shutdown(deadlineMs);
     return this.#closing;
   }
 
   async #shutdown(deadlineMs: number): Promise<void> {
-    // The deadline runs from the call: failing a deep queue below counts against it.
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, deadlineMs, 'late')));
-    this.#rejectQueued(new IllegalStateError('SabrePool.close(): the pool closed before this task started'));
-    const idle = new Promise<'idle'>((resolve) => {
-      if (this.#inFlight.size === 0) resolve('idle');
-      else this.#whenIdle = () => resolve('idle');
-    });
-    const outcome = await Promise.race([idle, deadline]);
-    clearTimeout(timer);
-    this.#whenIdle = undefined;
-    if (outcome === 'late') {
-      for (const job of this.#inFlight) {
-        job.reject(new TimeoutError(`SabrePool.close(): the task did not finish within the shutdown deadline of ${deadlineMs} ms; its worker was terminated`));
-      }
-    }
+    // Stops dispatching and fails queued tasks now (synchronously, so the deadline runs from
+    // close()), then waits for running tasks until the deadline and fails those still running.
+    await this.#tasks.close(deadlineMs);
     // piscina's own close() is not used: it would run queued tasks on, and after its own
     // timeout (a fixed 30 s) emit 'error' and terminate tasks whatever the deadline.
     await this.#piscina.destroy();
