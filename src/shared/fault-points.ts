@@ -11,7 +11,7 @@ import { isMainThread } from 'node:worker_threads';
 
 /** Every fault point, in the order a write meets them. */
 export const FAULT_POINTS = [
-  'write:locked', // stripe mutex held, write section open, nothing changed yet
+  'write:locked', // stripe mutex held, nothing changed yet (the write section opens at the first change)
   'put:in-place', // an in-place rewrite half done (tag and expiry written, value not yet)
   'put:structure', // structure mutex held too, before eviction
   'evict:claimed', // a victim in another stripe claimed (its stripe mutex taken), not removed
