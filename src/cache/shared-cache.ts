@@ -69,8 +69,8 @@ export interface CacheRecovery {
   readonly abandonedFlights: number;
 }
 
-/** Called in the registering thread for each entry that thread's operations evicted. */
-export type EvictionListener = (key: CacheKey, value: unknown, reason: EvictionReason) => void;
+/** Called in the registering thread for each entry that thread's operations evicted (`V`: the cache's value type). */
+export type EvictionListener<V = unknown> = (key: CacheKey, value: V, reason: EvictionReason) => void;
 
 export type { CacheKey };
 
@@ -198,21 +198,27 @@ const DEFAULT_LEASE_MS = 30_000;
 /**
  * A bounded cache in one SharedArrayBuffer, shared by every thread that attaches its handle.
  *
+ * `V` is the type of the values (as lru-cache's `LRUCache<K, V>`; default `unknown`). It is a
+ * promise the caller makes, checked by the compiler only: at run time every thread reads
+ * whatever was stored, so every thread that attaches the cache should use the same `V`.
+ * `increment` stores numbers (or bigints) whatever `V` is.
+ *
  * @example
  * ```ts
- * const cache = SharedCache.create({ maxEntries: 10_000, maxBytes: 16 << 20, ttlMs: 60_000 });
- * new Worker(file, { workerData: cache.handle });   // worker: SharedCache.attach(workerData)
+ * const cache = SharedCache.create<{ name: string }>({ maxEntries: 10_000, maxBytes: 16 << 20, ttlMs: 60_000 });
+ * new Worker(file, { workerData: cache.handle });   // worker: SharedCache.attach<{ name: string }>(workerData)
  * cache.set('user:1', { name: 'Ada' });
- * cache.get('user:1');                              // { name: 'Ada' }, a copy
+ * cache.get('user:1');                              // { name: 'Ada' }, a copy: { name: string } | undefined
  * ```
  */
-export class SharedCache {
+export class SharedCache<V = unknown> {
   readonly #store: Store;
   readonly #locks: CacheLocks;
   readonly #outcomes: FlightOutcomes;
   readonly #clock: ManualClock | undefined;
-  readonly #listeners = new Set<EvictionListener>();
-  #evicted: Array<[CacheKey, unknown, EvictionReason]> = [];
+  /** Typed for values of `never` so that a SharedCache<V> stays a SharedCache<unknown> (V covariant); they get V values. */
+  readonly #listeners = new Set<EvictionListener<never>>();
+  #evicted: Array<[CacheKey, V, EvictionReason]> = [];
   /** Prepared keys (bytes, hash, bucket, stripe) of recently used key strings, so a hot key is encoded and hashed once per thread. */
   readonly #keys = new Map<CacheKey, KeyRef>();
   /** Where a read copies the value it found, and what it found: set by #readLive. */
@@ -237,8 +243,11 @@ export class SharedCache {
     this.#clock = clock;
   }
 
-  /** Creates a cache. Every option is checked first; a bad one throws InvalidArgumentError and allocates nothing. */
-  static create(options: SharedCacheOptions): SharedCache {
+  /**
+   * Creates a cache of values of type `V` (unchecked at run time: see the class). Every option is
+   * checked first; a bad one throws InvalidArgumentError and allocates nothing.
+   */
+  static create<V = unknown>(options: SharedCacheOptions): SharedCache<V> {
     const config = checkOptions(options);
     const totalBytes = layoutOf(config).totalBytes;
     let buffer: SharedArrayBuffer;
@@ -250,11 +259,15 @@ export class SharedCache {
     writeHeader(buffer, config);
     const store = new Store(buffer, readShape(buffer), true);
     Atomics.store(store.i32, HEADER.MAGIC, headerOf(SPEC)); // published last: attachers see a complete cache
-    return new SharedCache(store, config.clock);
+    return new SharedCache<V>(store, config.clock);
   }
 
-  /** Attaches to a cache created in another thread. A handle of another kind or version throws HandleError. */
-  static attach(handle: SharedCacheHandle): SharedCache {
+  /**
+   * Attaches to a cache created in another thread, as a cache of values of type `V` (unchecked:
+   * the values are whatever the other threads stored). A handle of another kind or version
+   * throws HandleError.
+   */
+  static attach<V = unknown>(handle: SharedCacheHandle): SharedCache<V> {
     const words = attachRegion(SPEC, handle);
     const buffer = words.buffer as SharedArrayBuffer;
     const shape = readShape(buffer);
@@ -263,7 +276,7 @@ export class SharedCache {
       // A copy of part of a cache's memory: writes to it would "succeed" and be lost.
       throw new HandleError(`bad sabre/cache handle: its header describes a cache of ${needed} bytes, but the buffer has ${buffer.byteLength}`);
     }
-    return new SharedCache(new Store(buffer, shape, false), handle.clock ? ManualClock.attach(handle.clock) : undefined);
+    return new SharedCache<V>(new Store(buffer, shape, false), handle.clock ? ManualClock.attach(handle.clock) : undefined);
   }
 
   /** The handle to send to other threads (postMessage, workerData). */
@@ -300,7 +313,7 @@ export class SharedCache {
   // ---- reads ---------------------------------------------------------------------------------
 
   /** The value of `key` (a copy the caller may keep), or undefined. A hit marks the entry recently used. */
-  get(key: CacheKey): unknown {
+  get(key: CacheKey): V | undefined {
     const k = this.#key(key);
     // The hot path is kept tiny so that V8 inlines all of it; the rest lives in #getFromMemory.
     if (this.#stillSeen(k)) {
@@ -312,9 +325,9 @@ export class SharedCache {
         k.visitedEpoch = epoch;
       }
       this.#store.stats.bump(Counter.hits);
-      return k.seenValue;
+      return k.seenValue as V;
     }
-    return this.#getFromMemory(k);
+    return this.#getFromMemory(k) as V | undefined;
   }
 
   #getFromMemory(k: KeyRef): unknown {
@@ -331,10 +344,10 @@ export class SharedCache {
   }
 
   /** Like get, without marking the entry as used and without counting a hit or miss. */
-  peek(key: CacheKey): unknown {
+  peek(key: CacheKey): V | undefined {
     const k = this.#key(key);
-    if (this.#stillSeen(k)) return k.seenValue;
-    return this.#readLive(k, false) ? this.#decodeFound(k) : undefined;
+    if (this.#stillSeen(k)) return k.seenValue as V;
+    return this.#readLive(k, false) ? (this.#decodeFound(k) as V) : undefined;
   }
 
   /** Whether `key` holds a live entry (no recency update). */
@@ -352,7 +365,7 @@ export class SharedCache {
   // ---- writes --------------------------------------------------------------------------------
 
   /** Stores `value` under `key`, evicting first if a bound requires it. */
-  set(key: CacheKey, value: unknown, options?: SetOptions): this {
+  set(key: CacheKey, value: V, options?: SetOptions): this {
     const k = this.#key(key);
     const encoded = this.#encode(k, value);
     const expiry = this.#expiryFrom(options);
@@ -361,7 +374,7 @@ export class SharedCache {
   }
 
   /** Stores `value` only if `key` holds no live entry. Exactly one of any number of racing callers, on any threads, gets true. */
-  setIfAbsent(key: CacheKey, value: unknown, options?: SetOptions): boolean {
+  setIfAbsent(key: CacheKey, value: V, options?: SetOptions): boolean {
     const k = this.#key(key);
     const encoded = this.#encode(k, value);
     const expiry = this.#expiryFrom(options);
@@ -378,7 +391,7 @@ export class SharedCache {
    * Keeps the entry's expiry unless `options.ttlMs` is given. `expected` is only compared, never
    * stored, so it is not held to the size limits (a value read back may re-encode larger).
    */
-  compareAndSet(key: CacheKey, expected: unknown, next: unknown, options?: SetOptions): boolean {
+  compareAndSet(key: CacheKey, expected: V, next: V, options?: SetOptions): boolean {
     const k = this.#key(key);
     const want = encodeValue(expected);
     const encoded = this.#encode(k, next);
@@ -392,7 +405,7 @@ export class SharedCache {
   }
 
   /** Deletes `key` if its value currently equals `expected` (compared as in compareAndSet; counted as a delete). */
-  compareAndDelete(key: CacheKey, expected: unknown): boolean {
+  compareAndDelete(key: CacheKey, expected: V): boolean {
     const k = this.#key(key);
     const want = encodeValue(expected);
     return this.#write(k, (slot) => {
@@ -407,7 +420,9 @@ export class SharedCache {
    * counts as 0 and gets the default TTL; an existing entry keeps its expiry (as Redis INCR).
    * Number counters stay within ±2^53-1 (safe integers), bigint counters within int64; a result
    * outside that range, or a value that is not an integer, throws and changes nothing. A counter
-   * takes 8 bytes: a cache whose limits cannot hold `key` with 8 bytes refuses at once.
+   * takes 8 bytes: a cache whose limits cannot hold `key` with 8 bytes refuses at once. A number
+   * delta returns a number and a bigint delta a bigint (the counter's own type, as stored,
+   * whatever the cache's `V`).
    */
   increment(key: CacheKey, delta?: number): number;
   increment(key: CacheKey, delta: bigint): bigint;
@@ -488,8 +503,12 @@ export class SharedCache {
    * `undefined` stores nothing, and every waiting caller gets `undefined` too (as lru-cache's
    * fetch). If the computing thread dies, its lease (`leaseMs`) runs out (or its pool ends the
    * flight at once) and a waiter takes over. The value is stored with `ttlMs`.
+   *
+   * `T` is what `compute` returns: a `V`, or `undefined` (stored as nothing). The result is typed
+   * `T` whether it was computed here, by another caller, or found in the cache: the cache does not
+   * check it (see the class), so give every caller of a key the same kind of `compute`.
    */
-  async getOrCompute<T>(key: CacheKey, compute: () => T | PromiseLike<T>, options?: ComputeOptions): Promise<T> {
+  async getOrCompute<T extends V | undefined>(key: CacheKey, compute: () => T | PromiseLike<T>, options?: ComputeOptions): Promise<T> {
     const k = this.#key(key);
     checkFunction(compute, 'compute');
     const { ttlMs, leaseMs: leaseOption } = readOptions(options, ['ttlMs', 'leaseMs'], 'options');
@@ -593,7 +612,7 @@ export class SharedCache {
    * throws, never yields a key twice, never yields a torn value, whatever other threads do.
    * Entries written during the iteration may or may not appear.
    */
-  *entries(): IterableIterator<[CacheKey, unknown]> {
+  *entries(): IterableIterator<[CacheKey, V]> {
     const store = this.#store;
     for (let stripe = 0; stripe < store.shape.stripes; stripe++) {
       const copies: Array<[Uint8Array, EntryCopy]> = [];
@@ -609,7 +628,7 @@ export class SharedCache {
         this.#locks.unlockStripe(stripe);
       }
       const now = this.#now();
-      for (const [key, copy] of copies) if (copy.expiry > now && copy.tag !== Tag.PENDING) yield [keyFromBytes(key), decodeValue(copy.tag, copy.value)];
+      for (const [key, copy] of copies) if (copy.expiry > now && copy.tag !== Tag.PENDING) yield [keyFromBytes(key), decodeValue(copy.tag, copy.value) as V];
     }
   }
 
@@ -618,7 +637,7 @@ export class SharedCache {
     for (const [key] of this.entries()) yield key;
   }
 
-  [Symbol.iterator](): IterableIterator<[CacheKey, unknown]> {
+  [Symbol.iterator](): IterableIterator<[CacheKey, V]> {
     return this.entries();
   }
 
@@ -658,7 +677,7 @@ export class SharedCache {
    * A listener that throws does not undo or fail the write that evicted (it succeeded), nor skip
    * the other listeners: its error is reported as a process warning (code SABRE_EVICT_LISTENER).
    */
-  onEvict(listener: EvictionListener): () => void {
+  onEvict(listener: EvictionListener<V>): () => void {
     if (typeof listener !== 'function') throw new InvalidArgumentError(`listener must be a function, got ${describeValue(listener)}`);
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -1087,7 +1106,7 @@ export class SharedCache {
     const stripe = store.stripeOf(store.bucketOfSlot(slot));
     if (!marker && this.#listeners.size > 0) {
       const copy = store.copyEntry(slot)!;
-      this.#evicted.push([keyFromBytes(store.keyOf(slot)), decodeValue(copy.tag, copy.value), reason]);
+      this.#evicted.push([keyFromBytes(store.keyOf(slot)), decodeValue(copy.tag, copy.value) as V, reason]);
     }
     store.beginSlotChange(slot);
     store.unlinkFromBucket(slot);
@@ -1104,7 +1123,7 @@ export class SharedCache {
     for (const [key, value, reason] of evicted) {
       for (const listener of this.#listeners) {
         try {
-          listener(key, value, reason);
+          listener(key, value as never, reason);
         } catch (error) {
           process.emitWarning(`an onEvict listener threw ${describeThrown(error)}; the write that evicted succeeded`, { code: 'SABRE_EVICT_LISTENER' });
         }

@@ -17,6 +17,7 @@ import { BroadcastChannel, type Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Piscina } from 'piscina';
 import { type CacheRecovery, SharedCache, setAdmission, shedEntries } from '../cache/shared-cache.js';
+import type { SharedCacheOptions } from '../cache/options.js';
 import { IllegalStateError, InvalidArgumentError, MemoryLimitError, TimeoutError } from '../errors.js';
 import { describeThrown, describeValue, readOptions } from '../shared/validate.js';
 import { type WorkerControl, type WorkerSetup, controlChannelName, helloChannelName } from './control.js';
@@ -56,6 +57,16 @@ export interface RecoveryEvent {
   readonly cache?: CacheRecovery;
 }
 
+/**
+ * The events of a {@link SabrePool} and their arguments: `pool.on('memory', (event) => …)` gets
+ * a MemoryEvent, `'recovered'` a RecoveryEvent, `'error'` the failure (unknown, usually an Error).
+ */
+export interface PoolEvents {
+  memory: [event: MemoryEvent];
+  recovered: [event: RecoveryEvent];
+  error: [error: unknown];
+}
+
 /** What a control method answers. */
 export type ControlResult<K extends keyof WorkerControl> = Awaited<ReturnType<WorkerControl[K]>>;
 
@@ -75,8 +86,14 @@ export type ControlResult<K extends keyof WorkerControl> = Awaited<ReturnType<Wo
  *   (the process does not crash); every task a load failure affects still rejects its run() with
  *   it, and any other such failure becomes a process warning. A task's own failure always
  *   rejects its run() and is never an `'error'` event.
+ *
+ * The events are typed ({@link PoolEvents}): `on`, `once`, `off` and `emit` take only these names,
+ * with listeners of their arguments.
+ *
+ * `C` is the type of {@link SabrePool.cache}: `SharedCache<V>` for a pool created with `cache`
+ * options (createPool infers it), `undefined` for one created without, either when unknown.
  */
-export class SabrePool extends EventEmitter {
+export class SabrePool<C extends SharedCache<unknown> | undefined = SharedCache | undefined> extends EventEmitter<PoolEvents> {
   readonly #piscina: Piscina;
   readonly #id = randomUUID();
   readonly #tasks: TaskQueue;
@@ -93,8 +110,11 @@ export class SabrePool extends EventEmitter {
   readonly #rejectAtLimit: boolean;
   readonly #watch = (worker: Worker): void => this.#onNewWorker(worker);
 
-  /** The cache every worker sees (this is the main thread's view of it), if the pool has one. */
-  readonly cache: SharedCache | undefined;
+  /**
+   * The cache every worker sees (this is the main thread's view of it), if the pool has one: the
+   * type says which for a pool from `createPool({ cache: … })`, and for one without `cache` options.
+   */
+  readonly cache: C;
   /** The named primitives, as the main thread sees them. */
   readonly primitives: Readonly<Record<string, AnyPrimitive>>;
 
@@ -102,7 +122,7 @@ export class SabrePool extends EventEmitter {
   constructor(options: PoolOptions) {
     super();
     const config = checkPoolOptions(options, availableParallelism());
-    this.cache = config.cache !== undefined ? SharedCache.create(config.cache) : undefined;
+    this.cache = (config.cache !== undefined ? SharedCache.create(config.cache) : undefined) as C;
     this.primitives = Object.freeze(Object.fromEntries(Object.entries(config.primitives).map(([name, spec]) => [name, createPrimitive(name, spec)])));
     this.#taskTimeoutMs = config.taskTimeoutMs;
     this.#shutdownDeadlineMs = config.shutdownDeadlineMs;
@@ -377,7 +397,13 @@ export class SabrePool extends EventEmitter {
 /**
  * Starts a pool of `threads` workers running the task module `filename`, all sharing one
  * SharedCache (`cache` options) and the named `primitives`. Bad options throw at once.
+ *
+ * With `cache` options the pool's `cache` is typed `SharedCache<V>` (present; `V`, default
+ * `unknown`, is the value type, unchecked at run time: see SharedCache); without, `undefined`.
  */
+export function createPool<V = unknown>(options: PoolOptions & { cache: SharedCacheOptions }): SabrePool<SharedCache<V>>;
+export function createPool(options: PoolOptions & { cache?: undefined }): SabrePool<undefined>;
+export function createPool(options: PoolOptions): SabrePool;
 export function createPool(options: PoolOptions): SabrePool {
   return new SabrePool(options);
 }

@@ -43,8 +43,11 @@ export interface TrialContext<P extends Params = Params, S = unknown> {
   readonly variant: Variant;
   /** The state `shared(params)` built on the main thread (SharedArrayBuffers, primitive handles…), as this thread received it. */
   readonly shared: S;
-  /** The pool's shared cache, attached in this thread (when the scenario asked for one). */
-  readonly cache: SharedCache | undefined;
+  /**
+   * The pool's shared cache, attached in this thread. A scenario that declares no `cache()` has
+   * none: any use of it then throws IllegalStateError (as `cache` from sabre/worker does).
+   */
+  readonly cache: SharedCache;
   /** This actor's index (0-based); -1 in the monitor. */
   readonly actor: number;
   readonly actors: number;

@@ -15,9 +15,8 @@ export function firstOf(total: number, actors: number, actor: number): number {
   return first;
 }
 
-/** The pool's cache; a scenario that declares `cache()` always has one. */
+/** The pool's cache; a scenario that declares `cache()` always has one (any other's throws on use). */
 export function cacheOf(ctx: TrialContext<never, unknown> | TrialContext): SharedCache {
-  if (!ctx.cache) throw new Error('this scenario needs the pool cache (declare cache())');
   return ctx.cache;
 }
 
