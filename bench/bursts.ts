@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { LRUCache } from 'lru-cache';
 import { SharedCache } from '../src/index.js';
 import { summarize } from '../src/stress/verdict.js';
-import { type Goal, type Row, ratioGoal, writeReport } from './support/report.js';
+import { type Goal, type Row, ratioGoal, writeReport, resultsDir } from './support/report.js';
 import { quick } from './support/suite.js';
 
 const CAPACITY = 10_000;
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     '',
   ];
   const notes = [`Capacity ${CAPACITY.toLocaleString('en')}, high water 80 %, low water 50 %. Each worker times ${STEADY.toLocaleString('en')} steady-state sets and ${BURST.toLocaleString('en')} burst sets per round, ${BURSTS} rounds.`, quick ? 'QUICK RUN.' : 'Full run.'];
-  console.log(writeReport(new URL('../../bench/results/', import.meta.url), quick ? 'bursts-quick' : 'bursts', 'sabre eviction bursts', rows, goals, notes, section, { latency, rssMiB: rss.map((r) => r / 2 ** 20) }));
+  console.log(writeReport(resultsDir(), quick ? 'bursts-quick' : 'bursts', 'sabre eviction bursts', rows, goals, notes, section, { latency, rssMiB: rss.map((r) => r / 2 ** 20) }));
 }
 
 await main();

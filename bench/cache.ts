@@ -19,7 +19,7 @@ import { Crew } from './support/crew.js';
 import { hitRatio } from './support/hit-ratio.js';
 import { MapOwner } from './support/map-owner.js';
 import { Suite, quick } from './support/suite.js';
-import { type Goal, type Row, ratioGoal, speedGoal, writeReport } from './support/report.js';
+import { type Goal, type Row, ratioGoal, speedGoal, writeReport, resultsDir } from './support/report.js';
 import { zipfStream } from './support/zipf.js';
 
 // sharedmap's types declare a named export; at run time its CommonJS build exports the class itself.
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     'Reads are all hits (the cache is prefilled with every key); sets overwrite existing keys with values of the same size.',
     quick ? 'QUICK RUN: short sampling, for smoke-testing only.' : 'Full run.',
   ];
-  const markdown = writeReport(new URL('../../bench/results/', import.meta.url), quick ? 'cache-quick' : 'cache', 'sabre cache benchmarks', rows, goals, notes, hitSection);
+  const markdown = writeReport(resultsDir(), quick ? 'cache-quick' : 'cache', 'sabre cache benchmarks', rows, goals, notes, hitSection);
   console.log(markdown);
   void sink;
 }

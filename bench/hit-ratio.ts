@@ -5,7 +5,7 @@
  * Writes bench/results/hit-ratio.*.
  */
 import { hitRatio } from './support/hit-ratio.js';
-import { type Goal, ratioGoal, writeReport } from './support/report.js';
+import { type Goal, ratioGoal, writeReport, resultsDir } from './support/report.js';
 import { quick } from './support/suite.js';
 import { zipfStream } from './support/zipf.js';
 
@@ -45,4 +45,4 @@ const section = [
   '',
 ];
 const notes = [`${UNIVERSE.toLocaleString('en')} keys, ${LENGTH.toLocaleString('en')} Zipf requests (the scan-heavy stream adds ${(scans.length - LENGTH).toLocaleString('en')} scan requests), capacity ${CAPACITY.toLocaleString('en')}, set on miss.`, quick ? 'QUICK RUN.' : 'Full run.'];
-console.log(writeReport(new URL('../../bench/results/', import.meta.url), quick ? 'hit-ratio-quick' : 'hit-ratio', 'sabre hit ratios', [], goals, notes, section, { hitRatios: ratios }));
+console.log(writeReport(resultsDir(), quick ? 'hit-ratio-quick' : 'hit-ratio', 'sabre hit ratios', [], goals, notes, section, { hitRatios: ratios }));

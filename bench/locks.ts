@@ -9,7 +9,7 @@ import { Mutex as AsyncMutex } from 'async-mutex';
 import { CondVar, Mutex, RwLock, Semaphore } from '../src/index.js';
 import { Crew } from './support/crew.js';
 import { Suite, quick } from './support/suite.js';
-import { type Goal, type Row, speedGoal, writeReport } from './support/report.js';
+import { type Goal, type Row, speedGoal, writeReport, resultsDir } from './support/report.js';
 
 const BATCH = 1_000; // operations per sample for the nanosecond-scale tasks
 const ROUNDS = quick ? 200 : 2_000; // round trips per sample for the cross-thread tasks
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
     'A round trip is two handoffs: each side wakes the other once.',
     quick ? 'QUICK RUN: short sampling, for smoke-testing only.' : 'Full run.',
   ];
-  const markdown = writeReport(new URL('../../bench/results/', import.meta.url), quick ? 'locks-quick' : 'locks', 'sabre lock benchmarks', rows, goals, notes);
+  const markdown = writeReport(resultsDir(), quick ? 'locks-quick' : 'locks', 'sabre lock benchmarks', rows, goals, notes);
   console.log(markdown);
 }
 

@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { LRUCache } from 'lru-cache';
 import { SharedCache } from '../src/index.js';
-import { type Goal, ratioGoal, writeReport } from './support/report.js';
+import { type Goal, ratioGoal, writeReport, resultsDir } from './support/report.js';
 import { quick } from './support/suite.js';
 
 setFlagsFromString('--expose-gc');
@@ -58,4 +58,4 @@ const section = [
   '',
 ];
 const notes = [`${ENTRIES.toLocaleString('en')} entries; sabre's buffer is sized for maxBytes = 40 bytes per entry, and lives outside the V8 heap (shared by every thread).`, quick ? 'QUICK RUN.' : 'Full run.'];
-console.log(writeReport(new URL('../../bench/results/', import.meta.url), quick ? 'memory-quick' : 'memory', 'sabre memory per entry', [], goals, notes, section, { bytesPerEntry: { sabreReserved: reserved, sabreInUse: inUse, sabreHeap: sabre.heap, sabreRss: sabre.rss, lruCacheHeap: lru.heap, mapHeap: map.heap } }));
+console.log(writeReport(resultsDir(), quick ? 'memory-quick' : 'memory', 'sabre memory per entry', [], goals, notes, section, { bytesPerEntry: { sabreReserved: reserved, sabreInUse: inUse, sabreHeap: sabre.heap, sabreRss: sabre.rss, lruCacheHeap: lru.heap, mapHeap: map.heap } }));

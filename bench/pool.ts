@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { createPool } from '../src/pool/index.js';
-import { type Goal, speedGoal, writeReport } from './support/report.js';
+import { type Goal, speedGoal, writeReport, resultsDir } from './support/report.js';
 import { Suite, quick } from './support/suite.js';
 
 const ECHO = new URL('./workers/echo.js', import.meta.url);
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     "sabre runs piscina with atomics: 'disabled' so that workers' event loops keep running between tasks (control plane, timers, getOrCompute waiters); piscina's default parks idle workers in Atomics.wait.",
     quick ? 'QUICK RUN: short sampling, for smoke-testing only.' : 'Full run.',
   ];
-  console.log(writeReport(new URL('../../bench/results/', import.meta.url), quick ? 'pool-quick' : 'pool', 'sabre pool benchmarks', rows, goals, notes));
+  console.log(writeReport(resultsDir(), quick ? 'pool-quick' : 'pool', 'sabre pool benchmarks', rows, goals, notes));
 }
 
 await main();

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { SharedCache } from '../src/index.js';
-import { type Goal, type Row, ratioGoal, writeReport } from './support/report.js';
+import { type Goal, type Row, ratioGoal, writeReport, resultsDir } from './support/report.js';
 import { quick } from './support/suite.js';
 
 const at = process.argv.indexOf('--threads');
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     '',
   ];
   const notes = [`${STAMPEDES} stampedes per variant; the computation is a 5 ms wait (a slow backend), counted in shared memory.`, quick ? 'QUICK RUN.' : 'Full run.'];
-  console.log(writeReport(new URL('../../bench/results/', import.meta.url), quick ? 'single-flight-quick' : 'single-flight', 'sabre single flight under a stampede', rows, goals, notes, section, { computations: { sabre: sabre.computations, none: none.computations, workers } }));
+  console.log(writeReport(resultsDir(), quick ? 'single-flight-quick' : 'single-flight', 'sabre single flight under a stampede', rows, goals, notes, section, { computations: { sabre: sabre.computations, none: none.computations, workers } }));
 }
 
 await main();

@@ -19,7 +19,7 @@ import { SharedCache } from '../src/index.js';
 import { Crew } from './support/crew.js';
 import { MapOwner } from './support/map-owner.js';
 import { MASK, MIXES, type MixName, UNIVERSE, keyOf, valueOf, workload } from './support/mix.js';
-import { type Goal, type Row, speedGoal, writeReport } from './support/report.js';
+import { type Goal, type Row, speedGoal, writeReport, resultsDir } from './support/report.js';
 import { Suite, quick } from './support/suite.js';
 
 const SharedMap = sharedmap as unknown as typeof import('sharedmap').SharedMap;
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     redisUrl ? `Redis: ${redisUrl}, sequential round trips (no pipelining).` : 'Redis: not measured (pass --redis redis://host:port).',
     quick ? 'QUICK RUN: short sampling, for smoke-testing only.' : 'Full run.',
   ];
-  console.log(writeReport(new URL('../../bench/results/', import.meta.url), quick ? 'workloads-quick' : 'workloads', 'sabre cache workloads', rows, goals, notes, [], { series }));
+  console.log(writeReport(resultsDir(), quick ? 'workloads-quick' : 'workloads', 'sabre cache workloads', rows, goals, notes, [], { series }));
   void sink;
 }
 

@@ -7,7 +7,7 @@ const bin = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function sabre(...args: string[]) {
-  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
 }
 
 describe('the sabre CLI', () => {
@@ -32,9 +32,19 @@ describe('the sabre CLI', () => {
     expect(facts.cores).toBeGreaterThanOrEqual(1);
   });
 
-  it('an unknown command fails with a non-zero exit and says so', () => {
+  it('an unknown command is a usage error (exit 2) and says so, in one line and a pointer to the help', () => {
     const run = sabre('frobnicate');
-    expect(run.status).not.toBe(0);
-    expect(run.stderr).toMatch(/unknown command 'frobnicate'/);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe("sabre: unknown command 'frobnicate'\n(see sabre --help)\n");
   });
+
+  it('info prints one "name value" line per fact', () => {
+    const run = sabre('info');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^sabre +${pkg.version.replaceAll('.', '\\.')}$`, 'm'));
+    expect(run.stdout).toMatch(/^atomicsWaitAsync +true$/m);
+  });
+
+  // More of the command's conventions (exit codes, colour, reports on stdout, --module errors,
+  // sabre bench's output folder, an installed copy): cli-conventions.test.ts.
 });

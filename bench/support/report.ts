@@ -1,11 +1,24 @@
 /**
- * Turns tinybench tasks into result rows, describes the machine, and writes JSON + Markdown under
- * bench/results/. Every row is per operation: a task that runs a batch of N operations per
+ * Turns tinybench tasks into result rows, describes the machine, and writes JSON + Markdown into
+ * the results folder (resultsDir). Every row is per operation: a task that runs a batch of N operations per
  * sample is divided by N, so rows of different batch sizes compare directly.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Task } from 'tinybench';
+
+/**
+ * Where a suite writes its results: the folder after `--out` on its command line (`sabre bench`
+ * always passes one), else bench/results/ of the checkout (a suite run by hand, as before).
+ */
+export function resultsDir(argv: readonly string[] = process.argv): URL {
+  const at = argv.indexOf('--out');
+  const dir = at > 0 ? argv[at + 1] : undefined;
+  if (dir !== undefined) return pathToFileURL(`${resolve(dir)}/`);
+  return new URL('../../../bench/results/', import.meta.url);
+}
 
 /** One measured operation. */
 export interface Row {

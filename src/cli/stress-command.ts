@@ -1,21 +1,23 @@
 /**
  * `sabre stress`: runs the stress scenarios (all of AUDITS.md by default) and reports, like a test
  * suite, whether each unsafe variant reproduced its race and each safe variant stayed clean.
- * Exit code 1 when any verdict failed.
+ * Exit codes (exit-codes.ts): 1 when a verdict failed, 2 for bad options or a --module that does
+ * not load (before anything runs), 3 when a variant could not be run to a verdict.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { type Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { InvalidArgumentError } from '../errors.js';
+import { colorEnabled } from './color.js';
+import { ENVIRONMENT_HELP, EXIT, EXIT_CODES_HELP, UsageError } from './exit-codes.js';
+import { loadUserModule } from './load-module.js';
 import { type RunReport, machine, toJson } from '../stress/report/run-report.js';
 import { toHtml } from '../stress/report/html.js';
 import { toJunit } from '../stress/report/junit.js';
 import { toMarkdown } from '../stress/report/markdown.js';
-import { verdictFooter, verdictTable } from '../stress/report/table.js';
+import { verdictFooter, verdictLabel, verdictTable } from '../stress/report/table.js';
 import { type Progress, type RunOptions, type ScenarioEntry, runVariant } from '../stress/runner.js';
-import { type Variant, VARIANTS } from '../stress/scenario.js';
+import { type Variant, VARIANTS, resolveParams } from '../stress/scenario.js';
 import { BUILT_IN_MODULE, SCENARIOS, builtInEntries } from '../stress/scenarios/index.js';
 import { loadScenario } from '../stress/stride.js';
 import { decodeToken } from '../stress/token.js';
@@ -78,15 +80,21 @@ export function addStressCommand(program: Command): void {
     .option('--quick', 'the quick suite: few trials, short budgets (for CI)')
     .option('--seed <n>', 'seed every random choice (default: random; printed)', parseNonNegativeInt)
     .option('--replay <token>', 'run again exactly what a replay token (printed on a failure) describes')
-    .option('--trials <n>', 'trials per variant (default: the scenario\'s)', parsePositiveInt)
+    .option('--trials <n>', "trials per variant (default: the scenario's)", parsePositiveInt)
     .addOption(new Option('--variant <variant>', 'run only one variant').choices([...VARIANTS]))
     .option('--param <name=value>', 'override a scenario parameter (repeatable), e.g. --param increments=200', collectParam, {})
     .option('--module <file>', 'run the scenarios a module of your own exports (by id) instead of the built-in ones')
-    .option('--json <file>', 'write the JSON report')
-    .option('--junit <file>', 'write JUnit XML')
-    .option('--md <file>', 'write a Markdown report')
-    .option('--html <file>', 'write a self-contained HTML report')
+    .option('--json <file>', 'write the JSON report (- for standard output)')
+    .option('--junit <file>', 'write JUnit XML (- for standard output)')
+    .option('--md <file>', 'write a Markdown report (- for standard output)')
+    .option('--html <file>', 'write a self-contained HTML report (- for standard output)')
     .option('--no-progress', 'no progress bar, even on a terminal')
+    .addHelpText(
+      'after',
+      `\nThe verdict table goes to standard output, or to standard error when a report does
+(--json - and the like: then standard output holds that report alone). Progress and
+per-variant lines always go to standard error.\n\n${EXIT_CODES_HELP}\n\n${ENVIRONMENT_HELP}`,
+    )
     .action(async (ids: string[], options: StressOptions) => {
       process.exitCode = await stress(ids, options);
     });
@@ -98,6 +106,7 @@ async function stress(ids: string[], options: StressOptions): Promise<number> {
     return 0;
   }
   const plan = await planRun(ids, options);
+  const outputs = reportOutputs(options);
   const startedAt = new Date();
   const bar = options.progress !== false && process.stderr.isTTY ? new ProgressBar() : undefined;
   const verdicts: Verdict[] = [];
@@ -108,7 +117,7 @@ async function stress(ids: string[], options: StressOptions): Promise<number> {
       const verdict = await runVariant(entry, variant, { ...plan.run, ...(bar ? { onProgress: (p: Progress) => bar.update(p) } : {}) });
       bar?.stop();
       verdicts.push(verdict);
-      if (!bar) console.error(`  ${verdict.passed ? 'PASS' : 'FAIL'} ${entry.scenario.id} ${variant}: ${verdict.summary}`);
+      if (!bar) console.error(`  ${verdictLabel(verdict)} ${entry.scenario.id} ${variant}: ${verdict.summary}`);
     }
   }
   const report: RunReport = {
@@ -122,10 +131,12 @@ async function stress(ids: string[], options: StressOptions): Promise<number> {
     passed: verdicts.every((v) => v.passed),
     verdicts,
   };
-  console.log(verdictTable(verdicts, process.stdout.isTTY === true));
-  console.log(verdictFooter(verdicts));
-  writeReports(report, options);
-  return report.passed ? 0 : 1;
+  // The human table goes where no report does: stdout stays parseable with --json - and the like.
+  const human = outputs.some((o) => o.file === '-') ? process.stderr : process.stdout;
+  human.write(`${verdictTable(verdicts, colorEnabled(human))}\n${verdictFooter(verdicts)}\n`);
+  writeReports(report, outputs);
+  if (verdicts.some((v) => v.error !== undefined)) return EXIT.harness;
+  return report.passed ? EXIT.ok : EXIT.failed;
 }
 
 interface Plan {
@@ -134,12 +145,33 @@ interface Plan {
   readonly run: RunOptions;
 }
 
+/** What to run, checked before anything runs: every error here is the user's (exit 2). */
 async function planRun(ids: string[], options: StressOptions): Promise<Plan> {
+  let plan: Plan;
+  try {
+    plan = await planFrom(ids, options);
+    for (const { scenario } of plan.entries) {
+      const params = resolveParams(scenario, plan.run.params ?? {});
+      const actors = scenario.actors(params);
+      if (!Number.isInteger(actors) || actors < 1) throw new RangeError(`${scenario.id}: actors must be an integer >= 1, got ${actors}`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  return plan;
+}
+
+async function planFrom(ids: string[], options: StressOptions): Promise<Plan> {
   if (options.replay !== undefined) {
     const token = decodeToken(options.replay);
-    const module = token.module ?? BUILT_IN_MODULE;
+    const module = token.module !== undefined ? await loadUserModule(token.module, "the replay token's module") : BUILT_IN_MODULE;
     const scenario = await loadScenario(module, token.scenario);
-    return { entries: [{ scenario, module }], variants: [token.variant], run: { seed: token.seed, trials: token.trials, params: token.params, budgetMs: options.budget ?? 3_600_000 } };
+    return {
+      entries: [{ scenario, module }],
+      variants: [token.variant],
+      run: { seed: token.seed, trials: token.trials, params: token.params, budgetMs: options.budget ?? 3_600_000 },
+    };
   }
   const params = { ...options.param, ...(options.workers !== undefined ? { workers: options.workers } : {}) };
   const entries = options.module !== undefined ? await userEntries(options.module, ids) : builtInEntries(ids);
@@ -157,14 +189,37 @@ async function planRun(ids: string[], options: StressOptions): Promise<Plan> {
 }
 
 async function userEntries(file: string, ids: string[]): Promise<ScenarioEntry[]> {
-  if (ids.length === 0) throw new InvalidArgumentError('--module needs the ids of the scenarios to run');
-  const module = pathToFileURL(resolve(file)).href;
+  if (ids.length === 0) throw new UsageError('--module needs the ids of the scenarios to run');
+  const module = await loadUserModule(file); // a module that does not load: its file and line
+  const exported = scenarioIds((await import(module)) as Record<string, unknown>);
+  const unknown = ids.filter((id) => !exported.includes(id));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--module ${file} exports no scenario ${unknown.map((id) => `'${id}'`).join(', ')} (it exports: ${exported.length > 0 ? exported.join(', ') : 'no scenario at all'})`,
+    );
+  }
   return Promise.all(ids.map(async (id) => ({ scenario: await loadScenario(module, id), module })));
+}
+
+/** The ids of the scenarios a module exports (as loadScenario finds them: exported, or in an exported array). */
+function scenarioIds(exports: Record<string, unknown>): string[] {
+  return Object.values(exports)
+    .flatMap((value) => (Array.isArray(value) ? value : [value]))
+    .filter(
+      (value): value is { id: string } =>
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as { id?: unknown }).id === 'string' &&
+        typeof (value as { actor?: unknown }).actor === 'function',
+    )
+    .map((value) => value.id);
 }
 
 function list(): void {
   for (const s of SCENARIOS) {
-    const params = Object.entries(s.params).map(([name, value]) => `${name}=${value}`).join(' ');
+    const params = Object.entries(s.params)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(' ');
     console.log(`${s.id.padEnd(8)} ${s.name.padEnd(20)} ${s.title}`);
     console.log(`${''.padEnd(29)}unsafe: ${s.variants.unsafe}`);
     console.log(`${''.padEnd(29)}safe:   ${s.variants.safe}`);
@@ -172,18 +227,51 @@ function list(): void {
   }
 }
 
-function writeReports(report: RunReport, options: StressOptions): void {
-  const outputs: Array<[string | undefined, () => string]> = [
-    [options.json, () => toJson(report)],
-    [options.junit, () => toJunit(report)],
-    [options.md, () => toMarkdown(report)],
-    [options.html, () => toHtml(report)],
+/** A report asked for: its option, where it goes (a file, or - for standard output), how to render it. */
+interface ReportOutput {
+  readonly option: string;
+  readonly file: string;
+  readonly render: (report: RunReport) => string;
+}
+
+/**
+ * The reports asked for, checked before the run: at most one of them on standard output, and
+ * every file's folder created now (a path that cannot be written is a usage error, not a
+ * surprise after a half-hour run).
+ */
+function reportOutputs(options: StressOptions): ReportOutput[] {
+  const all: Array<[string, string | undefined, (report: RunReport) => string]> = [
+    ['--json', options.json, toJson],
+    ['--junit', options.junit, toJunit],
+    ['--md', options.md, toMarkdown],
+    ['--html', options.html, toHtml],
   ];
-  for (const [file, render] of outputs) {
-    if (file === undefined) continue;
-    mkdirSync(dirname(resolve(file)), { recursive: true });
-    writeFileSync(file, render());
-    console.error(`wrote ${file}`);
+  const outputs = all.filter(([, file]) => file !== undefined).map(([option, file, render]) => ({ option, file: file!, render }));
+  const toStdout = outputs.filter((o) => o.file === '-');
+  if (toStdout.length > 1) throw new UsageError(`only one report can go to standard output, not ${toStdout.map((o) => `${o.option} -`).join(' and ')}`);
+  for (const o of outputs) {
+    if (o.file === '-') continue;
+    try {
+      mkdirSync(dirname(resolve(o.file)), { recursive: true });
+    } catch (error) {
+      throw new UsageError(`${o.option} ${o.file}: cannot create its folder (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
+  return outputs;
+}
+
+function writeReports(report: RunReport, outputs: readonly ReportOutput[]): void {
+  for (const o of outputs) {
+    if (o.file === '-') {
+      process.stdout.write(o.render(report));
+      continue;
+    }
+    try {
+      writeFileSync(o.file, o.render(report));
+    } catch (error) {
+      throw new UsageError(`${o.option} ${o.file}: cannot write the report (${error instanceof Error ? error.message : String(error)})`);
+    }
+    console.error(`wrote ${o.file}`);
   }
 }
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunReport } from './run-report.js';
+import { verdictLabel } from './table.js';
 
 /** Chart.js's browser build, read from its package (resolved next to its ES module entry). */
 export function chartJsSource(): string {
@@ -62,19 +63,26 @@ report.verdicts.forEach((v, i) => {
 export function toHtml(report: RunReport): string {
   const rows = report.verdicts
     .map(
-      (v) => `<tr><td>${escapeHtml(`${v.scenario} ${v.title}`)}</td><td>${v.variant}</td><td class="${v.passed ? 'pass' : 'fail'}">${v.passed ? 'PASS' : 'FAIL'}</td>` +
+      (v) =>
+        `<tr><td>${escapeHtml(`${v.scenario} ${v.title}`)}</td><td>${v.variant}</td><td class="${v.passed ? 'pass' : 'fail'}">${verdictLabel(v)}</td>` +
         `<td class="num">${v.trials.toLocaleString('en-US')}</td><td class="num">${v.forbidden.toLocaleString('en-US')}</td><td>${escapeHtml(v.summary)}</td></tr>`,
     )
     .join('\n');
   const sections = report.verdicts
     .map(
-      (v, i) => `<section><h2>${escapeHtml(`${v.scenario} · ${v.title} · ${v.variant}`)} <span class="${v.passed ? 'pass' : 'fail'}">${v.passed ? 'PASS' : 'FAIL'}</span></h2>
+      (
+        v,
+        i,
+      ) => `<section><h2>${escapeHtml(`${v.scenario} · ${v.title} · ${v.variant}`)} <span class="${v.passed ? 'pass' : 'fail'}">${verdictLabel(v)}</span></h2>
 <p class="summary">${escapeHtml(v.description)} — ${escapeHtml(v.summary)}${v.variant === 'unsafe' && v.timeToFirstMs !== null ? `; first reproduced after ${v.timeToFirstMs.toFixed(0)} ms` : ''}</p>
 <div class="charts"><div class="chart"><canvas id="outcomes-${i}"></canvas></div>${v.samples.some((s) => s.count > 0) ? `<div class="chart"><canvas id="samples-${i}"></canvas></div>` : ''}</div>
 ${v.passed ? '' : `<p>Replay: <code>npx sabre stress --replay ${escapeHtml(v.replay)}</code></p>`}</section>`,
     )
     .join('\n');
-  const data = JSON.stringify(report, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value)).replaceAll('<', '\\u003c');
+  const data = JSON.stringify(report, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value)).replaceAll(
+    '<',
+    '\\u003c',
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sabre stress report</title><style>${STYLE}</style></head>

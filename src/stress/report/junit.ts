@@ -12,7 +12,11 @@ export function toJunit(report: RunReport): string {
   for (const v of report.verdicts) {
     let suite = suites.get(v.scenario);
     if (!suite) suites.set(v.scenario, (suite = xml.testSuite().name(`sabre stress ${v.scenario} ${v.name}`)));
-    const test = suite.testCase().className(`sabre.stress.${v.scenario}`).name(`${v.variant}: ${v.description}`).time(v.elapsedMs / 1_000);
+    const test = suite
+      .testCase()
+      .className(`sabre.stress.${v.scenario}`)
+      .name(`${v.variant}: ${v.description}`)
+      .time(v.elapsedMs / 1_000);
     const histogram = v.histogram.map((o) => `${o.count} x ${o.outcome} [${o.grade}]`).join('\n');
     test.standardOutput(`${v.summary}\ntrials: ${v.trials}\n${histogram}\nreplay: npx sabre stress --replay ${v.replay}`);
     if (v.error) test.error(v.error);

@@ -1,6 +1,6 @@
 /** The Markdown report: a table for a pull-request comment. */
 import type { RunReport } from './run-report.js';
-import { formatMs } from './table.js';
+import { formatMs, verdictLabel } from './table.js';
 import { formatRate } from '../verdict.js';
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', '<br>');
@@ -16,9 +16,14 @@ export function toMarkdown(report: RunReport): string {
     '|---|---|---|---:|---:|---:|---:|---|',
   ];
   for (const v of report.verdicts) {
-    const outcomes = v.error ? `run failed: ${v.error}` : v.histogram.slice(0, 3).map((o) => `${o.count} × ${o.outcome} (${o.grade})`).join('<br>');
+    const outcomes = v.error
+      ? `run failed: ${v.error}`
+      : v.histogram
+          .slice(0, 3)
+          .map((o) => `${o.count} × ${o.outcome} (${o.grade})`)
+          .join('<br>');
     lines.push(
-      `| ${cell(`${v.scenario} ${v.title}`)} | ${v.variant} | ${v.passed ? 'PASS' : '**FAIL**'} | ${v.trials} | ${v.forbidden} | ${v.variant === 'unsafe' ? formatMs(v.timeToFirstMs) : '—'} | ${v.forbiddenRateUpperBound === null ? '—' : `< ${formatRate(v.forbiddenRateUpperBound)}`} | ${cell(outcomes)} |`,
+      `| ${cell(`${v.scenario} ${v.title}`)} | ${v.variant} | ${v.passed ? 'PASS' : `**${verdictLabel(v)}**`} | ${v.trials} | ${v.forbidden} | ${v.variant === 'unsafe' ? formatMs(v.timeToFirstMs) : '—'} | ${v.forbiddenRateUpperBound === null ? '—' : `< ${formatRate(v.forbiddenRateUpperBound)}`} | ${cell(outcomes)} |`,
     );
   }
   const failed = report.verdicts.filter((v) => !v.passed);

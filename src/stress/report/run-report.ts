@@ -30,7 +30,12 @@ export function machine(): Machine {
   return { cores: availableParallelism(), cpu: cpus()[0]?.model.trim() ?? 'unknown', node: process.version, os: `${platform()} ${release()}` };
 }
 
-const OutcomeSchema = z.object({ outcome: z.string(), grade: z.enum(['ACCEPTABLE', 'INTERESTING', 'FORBIDDEN']), count: z.number().int().nonnegative(), description: z.string() });
+const OutcomeSchema = z.object({
+  outcome: z.string(),
+  grade: z.enum(['ACCEPTABLE', 'INTERESTING', 'FORBIDDEN']),
+  count: z.number().int().nonnegative(),
+  description: z.string(),
+});
 const SampleSchema = z.object({ name: z.string(), count: z.number().int(), p50: z.number(), p99: z.number(), p999: z.number(), max: z.number() });
 
 export const VerdictSchema = z.object({
