@@ -152,6 +152,20 @@ describe('what is accepted works exactly', () => {
     expect(cache.stats()).toMatchObject({ inserts: 1, abandonedFlights: 1, size: 0 });
   });
 
+  it('clear() during a getOrCompute flight wakes its waiters (they do not sleep out the lease)', async () => {
+    const cache = SharedCache.create({ maxEntries: 16, maxBytes: 4096 });
+    let finish: (value: string) => void = () => {};
+    const owner = cache.getOrCompute('k', () => new Promise<string>((resolve) => (finish = resolve)), { leaseMs: 3_600_000 });
+    await new Promise((resolve) => setImmediate(resolve));
+    const waiter = cache.getOrCompute('k', () => 'the waiter computed', { leaseMs: 3_600_000 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    cache.clear(); // removes the flight's placeholder: the waiter must hear of it, not wait an hour
+    finish('the owner computed');
+    await expect(owner).resolves.toBe('the owner computed');
+    await expect(waiter).resolves.toMatch(/computed/);
+    expect(cache[checkIntegrity]()).toEqual([]);
+  });
+
   it('a number counter takes a bigint delta while the result stays a safe integer', () => {
     const cache = SharedCache.create({ maxEntries: 8, maxBytes: 4096 });
     cache.set('a', -1);

@@ -84,6 +84,9 @@ describe('the main thread against a lock whose holder dies', () => {
     expect(thrown).toBeInstanceOf(sabre.LockUnavailableError);
     expect(thrown).toMatchObject({ code: 'ERR_SABRE_LOCK_UNAVAILABLE', holderThreadId: holderId });
     expect(bytesBesidesLockWord(cache.handle.buffer, byteOffset)).toEqual(before);
+    // In the same turn of the event loop the recovery cannot have run: a second call on that
+    // stripe does not wait the bound again, it fails at once (saying so).
+    expect(() => cache.set('k', 'again')).toThrow(/already let a wait of 200 ms run out in this turn/);
 
     // Let the event loop run: the exit is delivered and recoverOnExit frees the stripe.
     await expect(recovered).resolves.toEqual([{ threadId: holderId, stripes: 1, structure: false, droppedEntries: 0, abandonedFlights: 0 }]);

@@ -474,12 +474,16 @@ export class SharedCache<V = unknown> {
     const locks = this.#locks;
     locks.lockAllStripes();
     try {
+      // Stripes whose getOrCompute placeholders go: their waiters must hear that the flight's
+      // entry is gone (they park until the stripe's flight word moves).
+      const flightStripes = new Set<number>();
       locks.withStructure(() => {
         for (let stripe = 0; stripe < store.shape.stripes; stripe++) store.beginWrite(stripe);
         try {
           const order = store.queueOrder();
           order.forEach((slot, n) => {
             if (n === order.length >> 1) faultPoint('clear:halfway');
+            if (this.#isMarker(slot)) flightStripes.add(store.stripeOf(store.bucketOfSlot(slot)));
             store.beginSlotChange(slot);
             store.unlinkFromBucket(slot);
             store.freeSlot(slot, Counter.deletes);
@@ -488,6 +492,7 @@ export class SharedCache<V = unknown> {
           for (let stripe = 0; stripe < store.shape.stripes; stripe++) store.endWrite(stripe);
         }
       });
+      for (const stripe of flightStripes) this.#endFlight(stripe);
     } finally {
       locks.unlockAllStripes();
     }
