@@ -13,10 +13,10 @@
  *   without `recoverDeadThread`): a typed error instead of a hang.
  *
  * On the main thread a holder that let one wait run out is not waited for again in the same turn
- * of the event loop: its recovery cannot have run meanwhile (it needs that loop), so a second
- * wait would only freeze the thread for another `lockTimeoutMs`. Later calls in the turn fail at
- * once, until the loop turns (a main thread that made three calls in one turn froze for 3x the
- * bound before).
+ * of the event loop, on any of the cache's locks: its recovery cannot have run meanwhile (it
+ * needs that loop), so a second wait would only freeze the thread for another `lockTimeoutMs`.
+ * Later calls in the turn that meet that holder fail at once, until the loop turns (a main thread
+ * that made three calls in one turn froze for 3x the bound before).
  *
  * Every caller takes its locks before it changes anything, so a call that gives up has changed
  * nothing. Acquisitions stamp no epoch (mutex.ts `acquireInternal`): a call that only locked and
@@ -27,12 +27,12 @@ import { LockUnavailableError } from '../errors.js';
 import { type Mutex, acquireInternal } from '../shared/mutex.js';
 import type { Store } from './store.js';
 
-/** Main thread: the locks whose holder let a wait run out in this turn of the event loop, and that holder. */
-const stalledThisTurn = new Map<Mutex, number>();
+/** Main thread: the threads that held a cache lock through a whole wait in this turn of the event loop. */
+const stalledThisTurn = new Set<number>();
 let forgetScheduled = false;
 
-function noteStalled(lock: Mutex, holderThreadId: number): void {
-  stalledThisTurn.set(lock, holderThreadId);
+function noteStalled(holderThreadId: number): void {
+  stalledThisTurn.add(holderThreadId);
   if (forgetScheduled) return;
   forgetScheduled = true;
   // setImmediate runs after the loop's poll phase, where a dead worker's 'exit' (and so its
@@ -106,8 +106,8 @@ export class CacheLocks {
   }
 
   #wait(lock: Mutex, what: string): void {
-    const stalled = stalledThisTurn.get(lock);
-    if (stalled !== undefined && lock.holder()?.threadId === stalled) {
+    const stalled = lock.holder()?.threadId;
+    if (stalled !== undefined && stalledThisTurn.has(stalled)) {
       throw new LockUnavailableError(
         `SharedCache: the ${what} lock is still held by thread ${stalled}, which already let a wait of ${this.#timeoutMs} ms run out in this ` +
           "turn of the event loop; nothing was changed. Yield to the event loop (a dead worker's recovery runs there) and retry.",
@@ -116,7 +116,7 @@ export class CacheLocks {
     }
     if (lock[acquireInternal](performance.now() + this.#timeoutMs)) return;
     const holder = lock.holder();
-    if (isMainThread && holder !== null) noteStalled(lock, holder.threadId);
+    if (isMainThread && holder !== null) noteStalled(holder.threadId);
     throw new LockUnavailableError(
       `SharedCache: the ${what} lock was held by ${holder ? `thread ${holder.threadId}` : 'another thread'} for over ${this.#timeoutMs} ms ` +
         '(the lockTimeoutMs option); its holder is stuck or has died. Nothing was changed. A sabre pool recovers a dead ' +
