@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { HandleError, IllegalStateError, InvalidArgumentError, SabreError, SharedCache } from '../src/index.js';
+import { HandleError, IllegalStateError, InvalidArgumentError, type SabreError, SharedCache } from '../src/index.js';
 import { checkIntegrity } from '../src/cache/shared-cache.js';
 import { snapshot } from './support/threads.js';
 

@@ -10,7 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { snapshot, until } from './support/threads.js';
+import { snapshot } from './support/threads.js';
 
 // The pool starts compiled workers: load the compiled package too (see pool.test.ts).
 const compiled = (path: string): Promise<unknown> => import(new URL(path, import.meta.url).href);

@@ -21,6 +21,12 @@ function pool(options: Partial<Parameters<typeof createPool>[0]> = {}): SabrePoo
   pools.push(p);
   return p;
 }
+/** Samples the pool's memory now and returns its guard's state. */
+function memoryStateNow(p: SabrePool): SabrePool['memoryState'] {
+  p.checkMemory();
+  return p.memoryState;
+}
+
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.close({ deadlineMs: 1_000 })));
 });
@@ -192,13 +198,13 @@ describe('the memory guard', () => {
 
     second.abort(); // its worker is terminated: 300 MiB go back to the system
     await expect(holdingSecond).resolves.toBe('AbortError');
-    await expect.poll(() => (guarded.checkMemory(), guarded.memoryState), { timeout: 30_000, interval: 50 }).not.toBe('limit');
+    await expect.poll(() => memoryStateNow(guarded), { timeout: 30_000, interval: 50 }).not.toBe('limit');
     guarded.cache!.set('new key', 1); // admissions are open again
     await expect(guarded.run({ op: 'threadId' })).resolves.toEqual(expect.any(Number));
 
     first.abort();
     await expect(holdingFirst).resolves.toBe('AbortError');
-    await expect.poll(() => (guarded.checkMemory(), guarded.memoryState), { timeout: 30_000, interval: 50 }).toBe('normal');
+    await expect.poll(() => memoryStateNow(guarded), { timeout: 30_000, interval: 50 }).toBe('normal');
     expect(events.map((e) => e.state)).toEqual(['warning', 'limit', 'warning', 'normal']);
   });
 

@@ -69,7 +69,7 @@ describe('README', () => {
   it('justifies every dependency in one line', () => {
     const all = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as Record<string, Record<string, string> | undefined>;
     for (const name of [...Object.keys(all.dependencies ?? {}), ...Object.keys(all.devDependencies ?? {})]) {
-      expect(readme, `README should say why ${name} is a dependency`).toMatch(new RegExp('`' + name.replace('/', '\\/') + '`'));
+      expect(readme, `README should say why ${name} is a dependency`).toMatch(new RegExp(`\`${name.replace('/', '\\/')}\``));
     }
   });
 });

@@ -1077,7 +1077,8 @@ export class SharedCache<V = unknown> {
     const store = this.#store;
     if (stripe === ownStripe) {
       this.#openSection(ownStripe);
-      return this.#remove(slot, reason);
+      this.#remove(slot, reason);
+      return;
     }
     store.beginWrite(stripe);
     try {

@@ -68,7 +68,7 @@ export async function loadScenario(module: string, id: string): Promise<Scenario
   return found;
 }
 
-function contextFor(task: StrideTask, scenario: Scenario, samples: Map<string, Reservoir>): TrialContext & { trial: number } {
+function contextFor(task: StrideTask, samples: Map<string, Reservoir>): TrialContext & { trial: number } {
   const random = seededRandom(mixSeed(task.seed, task.actor, task.firstTrial));
   return {
     params: task.params,
@@ -96,7 +96,7 @@ function contextFor(task: StrideTask, scenario: Scenario, samples: Map<string, R
 export default async function runStride(task: StrideTask): Promise<StrideResult> {
   const scenario = await loadScenario(task.module, task.scenario);
   const samples = new Map<string, Reservoir>();
-  const ctx = contextFor(task, scenario, samples);
+  const ctx = contextFor(task, samples);
   await scenario.prepare?.(ctx);
   if (task.role === 'monitor') {
     const stop = new Int32Array(task.stop);
