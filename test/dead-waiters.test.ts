@@ -88,18 +88,18 @@ async function trial(n: number, setup: Setup): Promise<{ outcomes: Array<{ throu
 /**
  * Runs trial `n` until its race happened: a waiter armed to die when woken must be the one a
  * wake-one picks, and parks are re-issued every slice, which reorders the waiters' queue; so a
- * 'woken' trial is repeated (on a fresh primitive) until the doomed waiter did die, up to 20
+ * 'woken' trial is repeated (on a fresh primitive) until the doomed waiter did die, up to 40
  * times. Every attempt must let every other waiter through.
  */
 async function check(n: number, setup: () => Setup): Promise<void> {
-  for (let attempt = 0; attempt < 20; attempt++) {
+  for (let attempt = 0; attempt < 40; attempt++) {
     const parts = setup();
     const { outcomes, doomedDied } = await trial(n, parts);
     expect(outcomes).toEqual(outcomes.map(() => ({ through: true })));
     parts.after?.();
     if (death(n) !== 'woken' || doomedDied) return;
   }
-  throw new Error('in 20 attempts the wake-up never went to the waiter armed to die when woken');
+  throw new Error('in 40 attempts the wake-up never went to the waiter armed to die when woken');
 }
 
 const WAITERS = 1 << 30;
