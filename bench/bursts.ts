@@ -31,18 +31,29 @@ function concat(parts: Float64Array[]): Float64Array {
 }
 
 async function main(): Promise<void> {
-  const cache = SharedCache.create({ maxEntries: CAPACITY, maxBytes: CAPACITY * 128, highWater: Math.floor(CAPACITY * 0.8), lowWater: Math.floor(CAPACITY * 0.5) });
+  const cache = SharedCache.create({
+    maxEntries: CAPACITY,
+    maxBytes: CAPACITY * 128,
+    highWater: Math.floor(CAPACITY * 0.8),
+    lowWater: Math.floor(CAPACITY * 0.5),
+  });
   const steady: Float64Array[] = [];
   const burst: Float64Array[] = [];
   const rss: number[] = [];
   let maxSize = 0;
   for (let round = 0; round < BURSTS; round++) {
     const results = await Promise.all(
-      Array.from({ length: workers }, (_, index) => new Promise<{ steadyNs: Float64Array; burstNs: Float64Array }>((resolve, reject) => {
-        const worker = new Worker(new URL('./workers/burst.js', import.meta.url), { workerData: { cache: cache.handle, index: index + round * workers, steady: STEADY, burst: BURST } });
-        worker.once('message', resolve);
-        worker.once('error', reject);
-      })),
+      Array.from(
+        { length: workers },
+        (_, index) =>
+          new Promise<{ steadyNs: Float64Array; burstNs: Float64Array }>((resolve, reject) => {
+            const worker = new Worker(new URL('./workers/burst.js', import.meta.url), {
+              workerData: { cache: cache.handle, index: index + round * workers, steady: STEADY, burst: BURST },
+            });
+            worker.once('message', resolve);
+            worker.once('error', reject);
+          }),
+      ),
     );
     for (const r of results) {
       steady.push(r.steadyNs);
@@ -76,7 +87,11 @@ async function main(): Promise<void> {
   const rows: Row[] = latency.map((l) => ({ name: l.name, medianNs: l.p50, opsPerSec: 1e9 / l.p50, p99Ns: l.p99, rmePercent: 0, samples: 0 }));
   const growthMiB = (rss[rss.length - 1]! - rss[0]!) / 2 ** 20;
   const goals: Goal[] = [
-    ratioGoal(`the bound held through ${BURSTS} bursts of ${workers} × ${BURST.toLocaleString('en')} new keys (capacity ÷ largest size seen)`, CAPACITY / Math.max(1, maxSize), 1),
+    ratioGoal(
+      `the bound held through ${BURSTS} bursts of ${workers} × ${BURST.toLocaleString('en')} new keys (capacity ÷ largest size seen)`,
+      CAPACITY / Math.max(1, maxSize),
+      1,
+    ),
     ratioGoal('sabre p99 during bursts within 10x of its steady-state p99 (steady p99 × 10 ÷ burst p99)', (latency[0]!.p99 * 10) / latency[1]!.p99, 1),
   ];
   const section = [
@@ -89,8 +104,16 @@ async function main(): Promise<void> {
     `Resident memory after each burst: ${rss.map((r) => `${(r / 2 ** 20).toFixed(0)} MiB`).join(', ')} (growth from the first to the last: ${growthMiB.toFixed(1)} MiB); shared memory is fixed at creation (${(cache.handle.buffer.byteLength / 2 ** 20).toFixed(1)} MiB).`,
     '',
   ];
-  const notes = [`Capacity ${CAPACITY.toLocaleString('en')}, high water 80 %, low water 50 %. Each worker times ${STEADY.toLocaleString('en')} steady-state sets and ${BURST.toLocaleString('en')} burst sets per round, ${BURSTS} rounds.`, quick ? 'QUICK RUN.' : 'Full run.'];
-  console.log(writeReport(resultsDir(), quick ? 'bursts-quick' : 'bursts', 'sabre eviction bursts', rows, goals, notes, section, { latency, rssMiB: rss.map((r) => r / 2 ** 20) }));
+  const notes = [
+    `Capacity ${CAPACITY.toLocaleString('en')}, high water 80 %, low water 50 %. Each worker times ${STEADY.toLocaleString('en')} steady-state sets and ${BURST.toLocaleString('en')} burst sets per round, ${BURSTS} rounds.`,
+    quick ? 'QUICK RUN.' : 'Full run.',
+  ];
+  console.log(
+    writeReport(resultsDir(), quick ? 'bursts-quick' : 'bursts', 'sabre eviction bursts', rows, goals, notes, section, {
+      latency,
+      rssMiB: rss.map((r) => r / 2 ** 20),
+    }),
+  );
 }
 
 await main();

@@ -148,7 +148,11 @@ async function main(): Promise<void> {
   const goals: Goal[] = [
     speedGoal('a get from a worker vs lru-cache get in one thread (goal 1/3, stretch 1/2)', rows, N.sabreGet1, N.lruGet, 1 / 3),
     speedGoal('a get from a worker vs a postMessage round trip to an owner thread', rows, N.sabreGet1, N.postMessage, 30),
-    ratioGoal('two reader threads vs one, aggregate throughput', rows.find((r) => r.name === N.sabreGet1)!.medianNs / rows.find((r) => r.name === N.sabreGet2)!.medianNs, 1.7),
+    ratioGoal(
+      'two reader threads vs one, aggregate throughput',
+      rows.find((r) => r.name === N.sabreGet1)!.medianNs / rows.find((r) => r.name === N.sabreGet2)!.medianNs,
+      1.7,
+    ),
     ratioGoal('SIEVE hit ratio vs lru-cache (LRU) on Zipf(0.99), same capacity', ratios.sieve / ratios.lruCache, 1),
   ];
   const hitSection = [

@@ -44,5 +44,8 @@ const section = [
   `| lru-cache (exact LRU) | ${pct(ratios.zipf.lruCache)} | ${pct(ratios.scan.lruCache)} |`,
   '',
 ];
-const notes = [`${UNIVERSE.toLocaleString('en')} keys, ${LENGTH.toLocaleString('en')} Zipf requests (the scan-heavy stream adds ${(scans.length - LENGTH).toLocaleString('en')} scan requests), capacity ${CAPACITY.toLocaleString('en')}, set on miss.`, quick ? 'QUICK RUN.' : 'Full run.'];
+const notes = [
+  `${UNIVERSE.toLocaleString('en')} keys, ${LENGTH.toLocaleString('en')} Zipf requests (the scan-heavy stream adds ${(scans.length - LENGTH).toLocaleString('en')} scan requests), capacity ${CAPACITY.toLocaleString('en')}, set on miss.`,
+  quick ? 'QUICK RUN.' : 'Full run.',
+];
 console.log(writeReport(resultsDir(), quick ? 'hit-ratio-quick' : 'hit-ratio', 'sabre hit ratios', [], goals, notes, section, { hitRatios: ratios }));

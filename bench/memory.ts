@@ -57,5 +57,12 @@ const section = [
   `| Map: V8 heap added | ${map.heap.toFixed(0)} |`,
   '',
 ];
-const notes = [`${ENTRIES.toLocaleString('en')} entries; sabre's buffer is sized for maxBytes = 40 bytes per entry, and lives outside the V8 heap (shared by every thread).`, quick ? 'QUICK RUN.' : 'Full run.'];
-console.log(writeReport(resultsDir(), quick ? 'memory-quick' : 'memory', 'sabre memory per entry', [], goals, notes, section, { bytesPerEntry: { sabreReserved: reserved, sabreInUse: inUse, sabreHeap: sabre.heap, sabreRss: sabre.rss, lruCacheHeap: lru.heap, mapHeap: map.heap } }));
+const notes = [
+  `${ENTRIES.toLocaleString('en')} entries; sabre's buffer is sized for maxBytes = 40 bytes per entry, and lives outside the V8 heap (shared by every thread).`,
+  quick ? 'QUICK RUN.' : 'Full run.',
+];
+console.log(
+  writeReport(resultsDir(), quick ? 'memory-quick' : 'memory', 'sabre memory per entry', [], goals, notes, section, {
+    bytesPerEntry: { sabreReserved: reserved, sabreInUse: inUse, sabreHeap: sabre.heap, sabreRss: sabre.rss, lruCacheHeap: lru.heap, mapHeap: map.heap },
+  }),
+);

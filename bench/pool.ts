@@ -32,9 +32,21 @@ async function main(): Promise<void> {
   const burst = (run: (i: number) => Promise<unknown>) => () => Promise.all(Array.from({ length: IN_FLIGHT }, (_, i) => run(i)));
 
   const suite = new Suite('pool');
-  suite.add(N.piscina, IN_FLIGHT, burst((i) => piscina.run(i)));
-  suite.add(N.piscinaNoAtomics, IN_FLIGHT, burst((i) => piscinaNoAtomics.run(i)));
-  suite.add(N.sabre, IN_FLIGHT, burst((i) => sabre.run(i)));
+  suite.add(
+    N.piscina,
+    IN_FLIGHT,
+    burst((i) => piscina.run(i)),
+  );
+  suite.add(
+    N.piscinaNoAtomics,
+    IN_FLIGHT,
+    burst((i) => piscinaNoAtomics.run(i)),
+  );
+  suite.add(
+    N.sabre,
+    IN_FLIGHT,
+    burst((i) => sabre.run(i)),
+  );
   suite.add(N.piscinaOne, 1, () => piscina.run(1));
   suite.add(N.sabreOne, 1, () => sabre.run(1));
   const rows = await suite.run();

@@ -31,7 +31,8 @@ export function runBench(options: BenchOptions): BenchSummary {
   const out = resolve(options.out);
   mkdirSync(out, { recursive: true });
   const suites = options.suites?.length ? options.suites : SUITES;
-  for (const suite of suites) if (!(SUITES as readonly string[]).includes(suite)) throw new RangeError(`unknown suite '${suite}' (suites: ${SUITES.join(', ')})`);
+  for (const suite of suites)
+    if (!(SUITES as readonly string[]).includes(suite)) throw new RangeError(`unknown suite '${suite}' (suites: ${SUITES.join(', ')})`);
   const suffix = options.quick ? '-quick' : '';
   const collected: Record<string, SuiteResult> = {};
   for (const suite of suites) {

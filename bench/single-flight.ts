@@ -18,7 +18,10 @@ const STAMPEDES = quick ? 20 : 200;
 async function main(): Promise<void> {
   const cache = SharedCache.create({ maxEntries: 4_096, maxBytes: 1 << 20 });
   const control = new Int32Array(new SharedArrayBuffer(16));
-  const pool = Array.from({ length: workers }, () => new Worker(new URL('./workers/stampede.js', import.meta.url), { workerData: { cache: cache.handle, control: control.buffer } }));
+  const pool = Array.from(
+    { length: workers },
+    () => new Worker(new URL('./workers/stampede.js', import.meta.url), { workerData: { cache: cache.handle, control: control.buffer } }),
+  );
   await new Promise((resolve) => setTimeout(resolve, 300)); // let every worker reach its wait
   const measure = async (mode: 0 | 1): Promise<{ times: number[]; computations: number }> => {
     Atomics.store(control, 1, mode);
@@ -48,9 +51,16 @@ async function main(): Promise<void> {
     const medianNs = sorted[sorted.length >> 1]! * 1e6;
     return { name, medianNs, opsPerSec: 1e9 / medianNs, p99Ns: sorted[Math.floor(sorted.length * 0.99)]! * 1e6, rmePercent: 0, samples: times.length };
   };
-  const rows = [row(`stampede of ${workers} workers, sabre getOrCompute`, sabre.times), row(`stampede of ${workers} workers, no coalescing (get, compute, set)`, none.times)];
+  const rows = [
+    row(`stampede of ${workers} workers, sabre getOrCompute`, sabre.times),
+    row(`stampede of ${workers} workers, no coalescing (get, compute, set)`, none.times),
+  ];
   const goals: Goal[] = [
-    ratioGoal(`computations per stampede of ${workers}: no coalescing ÷ getOrCompute (one computation serves all)`, none.computations / sabre.computations, workers),
+    ratioGoal(
+      `computations per stampede of ${workers}: no coalescing ÷ getOrCompute (one computation serves all)`,
+      none.computations / sabre.computations,
+      workers,
+    ),
   ];
   const section = [
     '## Computations per stampede',
@@ -61,8 +71,15 @@ async function main(): Promise<void> {
     `| no coalescing | ${none.computations.toFixed(2)} | ${(rows[1]!.medianNs / 1e6).toFixed(2)} ms |`,
     '',
   ];
-  const notes = [`${STAMPEDES} stampedes per variant; the computation is a 5 ms wait (a slow backend), counted in shared memory.`, quick ? 'QUICK RUN.' : 'Full run.'];
-  console.log(writeReport(resultsDir(), quick ? 'single-flight-quick' : 'single-flight', 'sabre single flight under a stampede', rows, goals, notes, section, { computations: { sabre: sabre.computations, none: none.computations, workers } }));
+  const notes = [
+    `${STAMPEDES} stampedes per variant; the computation is a 5 ms wait (a slow backend), counted in shared memory.`,
+    quick ? 'QUICK RUN.' : 'Full run.',
+  ];
+  console.log(
+    writeReport(resultsDir(), quick ? 'single-flight-quick' : 'single-flight', 'sabre single flight under a stampede', rows, goals, notes, section, {
+      computations: { sabre: sabre.computations, none: none.computations, workers },
+    }),
+  );
 }
 
 await main();

@@ -23,7 +23,9 @@ for (let run = 0; run < runs; run++) {
   const result = spawnSync(process.execPath, [bin, 'stress', '--quick', '--no-progress', '--seed', String(seed), '--json', file], { encoding: 'utf8' });
   const report = JSON.parse(readFileSync(file, 'utf8')) as RunReport;
   reports.push(report);
-  console.log(`run ${run + 1}/${runs}: seed ${seed}, exit ${result.status}, ${report.verdicts.filter((v) => v.passed).length}/${report.verdicts.length} passed, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `run ${run + 1}/${runs}: seed ${seed}, exit ${result.status}, ${report.verdicts.filter((v) => v.passed).length}/${report.verdicts.length} passed, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
 }
 
 const median = (values: number[]): number | null => {
@@ -53,7 +55,10 @@ const lines = [
   '',
   '| scenario | variant | verdict held | median time to first reproduction | median trials |',
   '|---|---|---:|---:|---:|',
-  ...rows.map((r) => `| ${r.scenario} ${r.title} | ${r.variant} | ${r.passed} of ${r.runs} ${r.variant === 'unsafe' ? '(reproduced)' : '(clean)'} | ${r.medianTimeToFirstMs === null ? '—' : `${r.medianTimeToFirstMs.toFixed(0)} ms`} | ${r.medianTrials} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.scenario} ${r.title} | ${r.variant} | ${r.passed} of ${r.runs} ${r.variant === 'unsafe' ? '(reproduced)' : '(clean)'} | ${r.medianTimeToFirstMs === null ? '—' : `${r.medianTimeToFirstMs.toFixed(0)} ms`} | ${r.medianTrials} |`,
+  ),
   '',
 ];
 mkdirSync(out, { recursive: true });

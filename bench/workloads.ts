@@ -49,7 +49,6 @@ interface Point {
 const rowName = (competitor: string, mix: MixName, threads?: number): string =>
   `${competitor}, ${mix}${threads === undefined ? '' : `, ${threads} ${threads === 1 ? 'worker' : 'workers'}`}`;
 
-
 async function connectRedis(url: string): Promise<import('ioredis').Redis> {
   const { Redis } = await import('ioredis');
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -86,10 +85,28 @@ async function main(): Promise<void> {
         else if (get(keys[id]!) !== undefined) sink++;
       }
     };
-    suite.add(rowName('lru-cache, one thread', mix.name), BATCH, local((k) => lru.get(k), (k, v) => lru.set(k, v)));
-    suite.add(rowName('sharedmap, one thread', mix.name), BATCH, local((k) => shared.get(k), (k, v) => shared.set(k, v)));
+    suite.add(
+      rowName('lru-cache, one thread', mix.name),
+      BATCH,
+      local(
+        (k) => lru.get(k),
+        (k, v) => lru.set(k, v),
+      ),
+    );
+    suite.add(
+      rowName('sharedmap, one thread', mix.name),
+      BATCH,
+      local(
+        (k) => shared.get(k),
+        (k, v) => shared.set(k, v),
+      ),
+    );
     for (const threads of threadCounts) {
-      const crew = new Crew(new URL('./workers/workload.js', import.meta.url), threads, (index) => ({ cache: cache.handle, readPercent: mix.readPercent, index }));
+      const crew = new Crew(new URL('./workers/workload.js', import.meta.url), threads, (index) => ({
+        cache: cache.handle,
+        readPercent: mix.readPercent,
+        index,
+      }));
       crews.push(crew);
       suite.add(rowName('sabre', mix.name, threads), threads * WORKER_BATCH, () => crew.batch(WORKER_BATCH));
     }
@@ -100,9 +117,22 @@ async function main(): Promise<void> {
         if ((await call(keys[id]!, writes[j] === 1 ? values[id]! : undefined)) !== undefined) sink++;
       }
     };
-    suite.add(rowName('Map in an owner thread, postMessage', mix.name), ROUND_TRIPS, roundTrips((k, v) => owner.request(k, v)));
-    suite.add(rowName('Map in an owner thread, comlink', mix.name), ROUND_TRIPS, roundTrips((k, v) => (v === undefined ? owner.remote.get(k) : owner.remote.set(k, v))));
-    if (redis) suite.add(rowName('Redis via ioredis', mix.name), ROUND_TRIPS, roundTrips((k, v) => (v === undefined ? redis.get(k) : redis.set(k, v))));
+    suite.add(
+      rowName('Map in an owner thread, postMessage', mix.name),
+      ROUND_TRIPS,
+      roundTrips((k, v) => owner.request(k, v)),
+    );
+    suite.add(
+      rowName('Map in an owner thread, comlink', mix.name),
+      ROUND_TRIPS,
+      roundTrips((k, v) => (v === undefined ? owner.remote.get(k) : owner.remote.set(k, v))),
+    );
+    if (redis)
+      suite.add(
+        rowName('Redis via ioredis', mix.name),
+        ROUND_TRIPS,
+        roundTrips((k, v) => (v === undefined ? redis.get(k) : redis.set(k, v))),
+      );
   }
 
   const rows: Row[] = await suite.run();
@@ -117,11 +147,49 @@ async function main(): Promise<void> {
   });
   const top = maxThreads;
   const goals: Goal[] = [
-    speedGoal('read-only: sabre from 1 worker vs lru-cache in one thread (goal 1/3)', rows, rowName('sabre', 'read-only', 1), rowName('lru-cache, one thread', 'read-only'), 1 / 3),
-    speedGoal('read-only: sabre from 1 worker vs a postMessage owner thread', rows, rowName('sabre', 'read-only', 1), rowName('Map in an owner thread, postMessage', 'read-only'), 30),
-    speedGoal('read-only: sabre from 1 worker vs sharedmap in one thread', rows, rowName('sabre', 'read-only', 1), rowName('sharedmap, one thread', 'read-only'), 1),
-    ...(top > 1 ? [speedGoal(`read-only: ${top} workers vs 1, aggregate (adding readers must not slow a shared cache)`, rows, rowName('sabre', 'read-only', top), rowName('sabre', 'read-only', 1), 1.7)] : []),
-    ...(top > 1 ? [speedGoal(`75/25: ${top} workers vs 1, aggregate (writes must not collapse it)`, rows, rowName('sabre', '75/25', top), rowName('sabre', '75/25', 1), 1)] : []),
+    speedGoal(
+      'read-only: sabre from 1 worker vs lru-cache in one thread (goal 1/3)',
+      rows,
+      rowName('sabre', 'read-only', 1),
+      rowName('lru-cache, one thread', 'read-only'),
+      1 / 3,
+    ),
+    speedGoal(
+      'read-only: sabre from 1 worker vs a postMessage owner thread',
+      rows,
+      rowName('sabre', 'read-only', 1),
+      rowName('Map in an owner thread, postMessage', 'read-only'),
+      30,
+    ),
+    speedGoal(
+      'read-only: sabre from 1 worker vs sharedmap in one thread',
+      rows,
+      rowName('sabre', 'read-only', 1),
+      rowName('sharedmap, one thread', 'read-only'),
+      1,
+    ),
+    ...(top > 1
+      ? [
+          speedGoal(
+            `read-only: ${top} workers vs 1, aggregate (adding readers must not slow a shared cache)`,
+            rows,
+            rowName('sabre', 'read-only', top),
+            rowName('sabre', 'read-only', 1),
+            1.7,
+          ),
+        ]
+      : []),
+    ...(top > 1
+      ? [
+          speedGoal(
+            `75/25: ${top} workers vs 1, aggregate (writes must not collapse it)`,
+            rows,
+            rowName('sabre', '75/25', top),
+            rowName('sabre', '75/25', 1),
+            1,
+          ),
+        ]
+      : []),
   ];
   const notes = [
     `Keys: ${UNIVERSE.toLocaleString('en')} prefilled string keys, requested by a scrambled Zipf(0.99) stream precomputed per thread; writes overwrite with values of the same size.`,

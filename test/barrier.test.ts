@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { Barrier, BarrierBrokenError, InvalidArgumentError, TimeoutError } from '../src/index.js';
 import { runActors, snapshot, startActor } from './support/threads.js';
 
-interface RoundsResult { slips: number; wrongGeneration: number; leaders: number }
+interface RoundsResult {
+  slips: number;
+  wrongGeneration: number;
+  leaders: number;
+}
 
 describe('Barrier', () => {
   it.each([2, 4, 8])('is reused 1,000 times by %i parties with no party slipping a generation', async (parties) => {

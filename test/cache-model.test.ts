@@ -43,7 +43,10 @@ const INT64_MAX = 2n ** 63n - 1n;
 // ---- arbitraries ---------------------------------------------------------------------------------
 
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
-const bmpNonAscii = fc.integer({ min: 0x80, max: 0xfffd }).filter((c) => c < 0xd800 || c > 0xdfff).map((c) => String.fromCharCode(c));
+const bmpNonAscii = fc
+  .integer({ min: 0x80, max: 0xfffd })
+  .filter((c) => c < 0xd800 || c > 0xdfff)
+  .map((c) => String.fromCharCode(c));
 const astral = fc.integer({ min: 0x10000, max: 0x10ffff }).map((c) => String.fromCodePoint(c));
 
 /** Code units of strings: ASCII, BMP, astral pairs, and (if `surrogates`) lone surrogates. */
@@ -84,7 +87,22 @@ function keyArb(surrogates: boolean): fc.Arbitrary<Key> {
 
 const numberValue = fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: -3, max: 3 }) },
-  { weight: 2, arbitrary: fc.constantFrom(0, -0, NaN, Infinity, -Infinity, 1.5, -2.5, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER - 1, Number.MIN_SAFE_INTEGER, 2 ** 53) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      0,
+      -0,
+      NaN,
+      Infinity,
+      -Infinity,
+      1.5,
+      -2.5,
+      Number.MAX_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER - 1,
+      Number.MIN_SAFE_INTEGER,
+      2 ** 53,
+    ),
+  },
   { weight: 1, arbitrary: fc.double() },
 );
 
@@ -98,7 +116,10 @@ function valueArb(surrogates: boolean): fc.Arbitrary<unknown> {
   const leaf = fc.oneof(stringArb(surrogates), numberValue, bigintValue, fc.boolean(), fc.constant(null));
   const objectKey = fc.constantFrom('a', 'b', 'c', 'é', '', ...(surrogates ? ['\uD800'] : []));
   const shallow = fc.oneof(fc.array(leaf, { maxLength: 4 }), fc.dictionary(objectKey, leaf, { maxKeys: 3, noNullPrototype: true }));
-  const nested = fc.oneof(fc.array(fc.oneof(leaf, shallow), { maxLength: 3 }), fc.dictionary(objectKey, fc.oneof(leaf, shallow), { maxKeys: 3, noNullPrototype: true }));
+  const nested = fc.oneof(
+    fc.array(fc.oneof(leaf, shallow), { maxLength: 3 }),
+    fc.dictionary(objectKey, fc.oneof(leaf, shallow), { maxKeys: 3, noNullPrototype: true }),
+  );
   return fc.oneof(
     { weight: 3, arbitrary: stringArb(surrogates) },
     { weight: 3, arbitrary: numberValue },
@@ -116,7 +137,11 @@ function valueArb(surrogates: boolean): fc.Arbitrary<unknown> {
 const BAD_KEYS: readonly unknown[] = [NaN, {}, ['a'], null, undefined, true, 1n, Symbol('k'), 'k'.repeat(MAX_KEY_BYTES + 1), 'é'.repeat(MAX_KEY_BYTES / 2 + 1)];
 const BAD_VALUES: readonly unknown[] = [undefined, () => 1, Symbol('v'), { f: () => 1 }, 'x'.repeat(MAX_VALUE_BYTES + 1)];
 const BAD_TTLS: readonly unknown[] = [0, -1, -Infinity, NaN, null, '5', 5n];
-const BAD_OPTIONS: readonly unknown[] = [...keep('option-shape', [5, null, 'ttlMs', [10]]), ...keep('unknown-options', [{ ttl: 5 }, { ttlMS: 5 }]), ...BAD_TTLS.map((ttlMs) => ({ ttlMs }))];
+const BAD_OPTIONS: readonly unknown[] = [
+  ...keep('option-shape', [5, null, 'ttlMs', [10]]),
+  ...keep('unknown-options', [{ ttl: 5 }, { ttlMS: 5 }]),
+  ...BAD_TTLS.map((ttlMs) => ({ ttlMs })),
+];
 const BAD_DELTAS: readonly unknown[] = [1.5, NaN, Infinity, 2 ** 53, '1', null, true, ...keep('delta-range', [2n ** 64n, INT64_MAX + 1n, INT64_MIN - 1n])];
 
 // ---- commands --------------------------------------------------------------------------------------
@@ -158,7 +183,12 @@ const advanceMs = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 12 
 
 function goodOptions(ttl: boolean): fc.Arbitrary<Arg> {
   const plain = fc.constantFrom(NOT_GIVEN, given(undefined), given({}), given({ ttlMs: undefined }));
-  return ttl ? fc.oneof(plain, goodTtl.map((ttlMs) => given({ ttlMs }))) : fc.oneof(plain, fc.constant(given({ ttlMs: Infinity })));
+  return ttl
+    ? fc.oneof(
+        plain,
+        goodTtl.map((ttlMs) => given({ ttlMs })),
+      )
+    : fc.oneof(plain, fc.constant(given({ ttlMs: Infinity })));
 }
 
 const goodDelta: fc.Arbitrary<Arg> = fc.oneof(
@@ -166,7 +196,10 @@ const goodDelta: fc.Arbitrary<Arg> = fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: -3, max: 3 }).map(given) },
   { weight: 1, arbitrary: fc.constantFrom(2 ** 52, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER).map(given) },
   { weight: 2, arbitrary: fc.bigInt({ min: -3n, max: 3n }).map(given) },
-  { weight: 1, arbitrary: fc.constantFrom(...keep('mixed-delta', [2n ** 62n, INT64_MAX, INT64_MIN, BigInt(Number.MAX_SAFE_INTEGER) + 1n]), 2n ** 40n).map(given) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(...keep('mixed-delta', [2n ** 62n, INT64_MAX, INT64_MIN, BigInt(Number.MAX_SAFE_INTEGER) + 1n]), 2n ** 40n).map(given),
+  },
 );
 
 /** Values that make counters interesting: integers near the limits, and a few non-integers. */
@@ -199,7 +232,10 @@ function commandArb(f: Features): fc.Arbitrary<Command> {
   ];
   if (f.ttl) {
     cmds.push(
-      w(3, advanceMs.map((ms): Command => ({ op: 'advance', ms }))),
+      w(
+        3,
+        advanceMs.map((ms): Command => ({ op: 'advance', ms })),
+      ),
       w(2, keyOnly('ttl')),
       w(2, fc.record({ op: fc.constant('expire' as const), key: poolKey, ttlMs: goodTtl.map(given) })),
     );
@@ -241,11 +277,27 @@ function badCommandArb(f: Features): fc.Arbitrary<Command> {
     ),
     fc.record({ op: fc.constantFrom('set' as const, 'setIfAbsent' as const), key: poolKey, value: badValue, options }),
     fc.record({ op: fc.constantFrom('set' as const, 'setIfAbsent' as const), key: poolKey, value, options: badOptions }),
-    fc.record({ op: fc.constant('compareAndSet' as const), key: poolKey, expected: badValue.map((v): Expected => ({ kind: 'value', value: v })), next: value, options }),
+    fc.record({
+      op: fc.constant('compareAndSet' as const),
+      key: poolKey,
+      expected: badValue.map((v): Expected => ({ kind: 'value', value: v })),
+      next: value,
+      options,
+    }),
     fc.record({ op: fc.constant('compareAndSet' as const), key: poolKey, expected: fc.constant<Expected>({ kind: 'current' }), next: badValue, options }),
-    fc.record({ op: fc.constant('compareAndSet' as const), key: poolKey, expected: fc.constant<Expected>({ kind: 'current' }), next: value, options: badOptions }),
+    fc.record({
+      op: fc.constant('compareAndSet' as const),
+      key: poolKey,
+      expected: fc.constant<Expected>({ kind: 'current' }),
+      next: value,
+      options: badOptions,
+    }),
     fc.record({ op: fc.constant('compareAndDelete' as const), key: poolKey, expected: badValue.map((v): Expected => ({ kind: 'value', value: v })) }),
-    fc.record({ op: fc.constant('expire' as const), key: poolKey, ttlMs: fc.oneof(...keep('expire-no-ttl', [fc.constant(NOT_GIVEN), fc.constant(given(undefined))]), fc.constantFrom(...BAD_TTLS).map(given)) }),
+    fc.record({
+      op: fc.constant('expire' as const),
+      key: poolKey,
+      ttlMs: fc.oneof(...keep('expire-no-ttl', [fc.constant(NOT_GIVEN), fc.constant(given(undefined))]), fc.constantFrom(...BAD_TTLS).map(given)),
+    }),
     fc.record({ op: fc.constant('increment' as const), key: poolKey, delta: fc.constantFrom(...BAD_DELTAS).map(given) }),
   );
 }
@@ -317,7 +369,8 @@ function sameKeys(actual: readonly Key[], model: Map<string, ModelEntry>): strin
   const canon = actual.map(canonicalKey);
   if (new Set(canon).size !== canon.length) return `keys() repeats a key: ${show(actual)}`;
   const want = [...model.keys()];
-  if (canon.length !== want.length || !want.every((k) => canon.includes(k))) return `keys() gives ${show(actual)}, model ${show([...model.values()].map((e) => e.key))}`;
+  if (canon.length !== want.length || !want.every((k) => canon.includes(k)))
+    return `keys() gives ${show(actual)}, model ${show([...model.values()].map((e) => e.key))}`;
   return undefined;
 }
 
@@ -476,7 +529,8 @@ function runScenario(scenario: Scenario, f: Features): void {
     if (!want.ok && got.ok) fail(`returned ${show(got.value)}; model throws ${want.error}`);
     if (!want.ok && !got.ok) {
       const e = got.thrown;
-      if (!(e instanceof SabreError) || e.name !== want.error) fail(`threw ${e instanceof Error ? `${e.name}: ${e.message}` : show(e)}; model throws ${want.error}`);
+      if (!(e instanceof SabreError) || e.name !== want.error)
+        fail(`threw ${e instanceof Error ? `${e.name}: ${e.message}` : show(e)}; model throws ${want.error}`);
     }
     if (want.ok && got.ok) {
       if (want.value === THIS) {
@@ -527,7 +581,13 @@ const LETTERS: readonly Key[] = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 const set = (key: number, value: unknown, options: Arg = NOT_GIVEN): Command => ({ op: 'set', key, value, options });
 const read = (op: 'get' | 'peek' | 'has' | 'ttl', key: number): Command => ({ op, key });
 const increment = (key: number, delta: Arg = NOT_GIVEN): Command => ({ op: 'increment', key, delta });
-const casCurrent = (key: number, next: unknown, options: Arg = NOT_GIVEN): Command => ({ op: 'compareAndSet', key, expected: { kind: 'current' }, next, options });
+const casCurrent = (key: number, next: unknown, options: Arg = NOT_GIVEN): Command => ({
+  op: 'compareAndSet',
+  key,
+  expected: { kind: 'current' },
+  next,
+  options,
+});
 const scenario = (pool: readonly Key[], commands: readonly Command[], defaultTtl?: number): Scenario => ({ defaultTtl, pool, commands });
 
 const EXAMPLES: readonly Example[] = [
@@ -544,7 +604,16 @@ const EXAMPLES: readonly Example[] = [
     // String values round-trip code unit for code unit, short and long (the TextDecoder path).
     tag: 'surrogates',
     needs: ['surrogates'],
-    scenario: scenario(LETTERS, [set(0, '\uD800'), set(1, 'a\uDFFFb'), set(2, `${'x'.repeat(70)}\uD800`), set(3, { s: '\uD800' }), read('get', 0), read('get', 1), read('get', 2), read('get', 3)]),
+    scenario: scenario(LETTERS, [
+      set(0, '\uD800'),
+      set(1, 'a\uDFFFb'),
+      set(2, `${'x'.repeat(70)}\uD800`),
+      set(3, { s: '\uD800' }),
+      read('get', 0),
+      read('get', 1),
+      read('get', 2),
+      read('get', 3),
+    ]),
   },
   {
     // A number counter and a bigint delta: the result is a safe integer, so it is stored.
@@ -565,12 +634,22 @@ const EXAMPLES: readonly Example[] = [
   {
     tag: 'expire-no-ttl',
     needs: ['bad'],
-    scenario: scenario(LETTERS, [set(0, 1, given({ ttlMs: 10 })), { op: 'expire', key: 0, ttlMs: NOT_GIVEN }, { op: 'expire', key: 0, ttlMs: given(undefined) }, read('ttl', 0)]),
+    scenario: scenario(LETTERS, [
+      set(0, 1, given({ ttlMs: 10 })),
+      { op: 'expire', key: 0, ttlMs: NOT_GIVEN },
+      { op: 'expire', key: 0, ttlMs: given(undefined) },
+      read('ttl', 0),
+    ]),
   },
   {
     tag: 'unknown-options',
     needs: ['bad'],
-    scenario: scenario(LETTERS, [set(0, 1, given({ ttl: 5 })), set(0, 1), { op: 'setIfAbsent', key: 1, value: 1, options: given({ ttlMS: 5 }) }, casCurrent(0, 2, given({ ttl: 5 }))]),
+    scenario: scenario(LETTERS, [
+      set(0, 1, given({ ttl: 5 })),
+      set(0, 1),
+      { op: 'setIfAbsent', key: 1, value: 1, options: given({ ttlMS: 5 }) },
+      casCurrent(0, 2, given({ ttl: 5 })),
+    ]),
   },
   {
     tag: 'option-shape',

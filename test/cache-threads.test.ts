@@ -58,7 +58,11 @@ describe('SharedCache across threads: bounds and integrity (audits B and C)', ()
     const stop = stopFlag();
     const ready = Latch.create({ count: 2 });
     const readers = runCacheActors<{ reads: number; hits: number; torn: number }>('verifyReads', 2, () => ({
-      cache: cache.handle, stop: stop.buffer, keys: 48, seed: writers, ready: ready.handle,
+      cache: cache.handle,
+      stop: stop.buffer,
+      keys: 48,
+      seed: writers,
+      ready: ready.handle,
     }));
     await ready.waitAsync(); // the readers read while the writers write
     const sampled = startSampler(cache, stop.buffer);
@@ -79,7 +83,12 @@ describe('SharedCache across threads: bounds and integrity (audits B and C)', ()
     const stop = stopFlag();
     const ready = Latch.create({ count: 2 });
     const readers = runCacheActors<{ reads: number; hits: number; torn: number }>('verifyReads', 2, () => ({
-      cache: cache.handle, stop: stop.buffer, keys: 48, seed: 3, env: { SABRE_LOCKED_READS: '1' }, ready: ready.handle,
+      cache: cache.handle,
+      stop: stop.buffer,
+      keys: 48,
+      seed: 3,
+      env: { SABRE_LOCKED_READS: '1' },
+      ready: ready.handle,
     }));
     await ready.waitAsync();
     await runCacheActors('churn', 4, () => ({ cache: cache.handle, keys: 48, rounds: 20_000, seed: 2 }));
@@ -95,7 +104,9 @@ describe('SharedCache across threads: bounds and integrity (audits B and C)', ()
     const stop = stopFlag();
     const ready = Latch.create({ count: 2 });
     const iterators = runCacheActors<{ snapshots: number; entries: number; duplicates: number; torn: number }>('iterate', 2, () => ({
-      cache: cache.handle, stop: stop.buffer, ready: ready.handle,
+      cache: cache.handle,
+      stop: stop.buffer,
+      ready: ready.handle,
     }));
     await ready.waitAsync();
     await runCacheActors('churn', 3, () => ({ cache: cache.handle, keys: 300, rounds: 20_000, seed: 5 }));
@@ -116,7 +127,10 @@ describe('SharedCache across threads: reads are never stale', () => {
     const stop = stopFlag();
     const ready = Latch.create({ count: 2 });
     const readers = runCacheActors<{ reads: number; backwards: number; last: number }>('monotonicReads', 2, () => ({
-      cache: cache.handle, stop: stop.buffer, key: 'version', ready: ready.handle,
+      cache: cache.handle,
+      stop: stop.buffer,
+      key: 'version',
+      ready: ready.handle,
     }));
     await ready.waitAsync(); // both readers are reading before the first write
     // Keys in the same stripes churn too, so the readers' remembered values keep being invalidated.
@@ -150,7 +164,9 @@ describe('SharedCache across threads: atomic operations (audits A and G)', () =>
     const rounds = 150;
     const barrier = Barrier.create({ parties });
     const results = await runCacheActors<{ won: boolean[]; seen: string[] }>('firstWriterWins', parties, () => ({
-      cache: cache.handle, barrier: barrier.handle, rounds,
+      cache: cache.handle,
+      barrier: barrier.handle,
+      rounds,
     }));
     for (let round = 0; round < rounds; round++) {
       const winners = results.flatMap((r, index) => (r.won[round] ? [index] : []));
@@ -167,7 +183,12 @@ describe('SharedCache across threads: single flight', () => {
     const runs = new SharedArrayBuffer(4);
     const ready = Latch.create({ count });
     const results = runCacheActors<{ ok: boolean; value?: string; name?: string; message?: string }>('compute', count, () => ({
-      cache: cache.handle, runs, ready: ready.handle, key: 'report', delayMs: 200, ...extra,
+      cache: cache.handle,
+      runs,
+      ready: ready.handle,
+      key: 'report',
+      delayMs: 200,
+      ...extra,
     }));
     return { cache, runs: () => new Int32Array(runs)[0], results };
   }
@@ -196,13 +217,20 @@ describe('SharedCache across threads: single flight', () => {
     const cache = SharedCache.create({ maxEntries: 10, maxBytes: 4096 });
     const started = Latch.create({ count: 1 });
     const dying = startCacheActor('computeAndDie', { cache: cache.handle, key: 'report', started: started.handle, leaseMs: 300 });
-    const died = dying.result.then(() => 'answered', (error: Error) => error.message);
+    const died = dying.result.then(
+      () => 'answered',
+      (error: Error) => error.message,
+    );
     await started.waitAsync();
     let ranHere = 0;
-    const value = await cache.getOrCompute('report', () => {
-      ranHere++;
-      return 'recovered';
-    }, { leaseMs: 300 });
+    const value = await cache.getOrCompute(
+      'report',
+      () => {
+        ranHere++;
+        return 'recovered';
+      },
+      { leaseMs: 300 },
+    );
     expect(value).toBe('recovered');
     expect(ranHere).toBe(1);
     expect(await died).toMatch(/exited with code 3/);
@@ -210,4 +238,3 @@ describe('SharedCache across threads: single flight', () => {
     expect(cache[checkIntegrity]()).toEqual([]);
   });
 });
-

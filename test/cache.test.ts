@@ -10,7 +10,10 @@ import { snapshot, startCacheActor } from './support/threads.js';
 
 const small = () => SharedCache.create({ maxEntries: 100, maxBytes: 100_000 });
 const keysOf = (cache: SharedCache) => [...cache.keys()];
-const numbered = (cache: SharedCache, prefix: string) => keysOf(cache).map((k) => Number(String(k).slice(prefix.length))).sort((a, b) => a - b);
+const numbered = (cache: SharedCache, prefix: string) =>
+  keysOf(cache)
+    .map((k) => Number(String(k).slice(prefix.length)))
+    .sort((a, b) => a - b);
 
 describe('values come back as they went in, as copies', () => {
   it.each([

@@ -132,7 +132,11 @@ describe('a waiter terminated while being woken strands nobody', () => {
         form: 'write',
         data: { handle: lock.handle },
         parked: () => (stateWord(lock.handle) & WRITERS_WAITING) !== 0,
-        others: () => [startWaiter('write', { handle: lock.handle }), startWaiter('read', { handle: lock.handle }), startWaiter('read', { handle: lock.handle })],
+        others: () => [
+          startWaiter('write', { handle: lock.handle }),
+          startWaiter('read', { handle: lock.handle }),
+          startWaiter('read', { handle: lock.handle }),
+        ],
         release: () => lock.writeUnlock(),
         recover: [lock],
         after: () => expect(lock.isWriteLocked()).toBe(false),

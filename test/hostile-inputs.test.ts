@@ -30,13 +30,37 @@ function filled(options: Parameters<typeof SharedCache.create>[0] = { maxEntries
 }
 
 const rows: Row[] = [
-  { what: 'increment when a counter (8 bytes) can never fit maxValueBytes', cache: () => SharedCache.create({ maxEntries: 16, maxBytes: 4096, maxValueBytes: 4 }).set('t', true), call: (c) => c.increment('a1'), error: InvalidArgumentError },
-  { what: 'increment when key + counter can never fit maxBytes (nothing evicted first)', cache: () => { const c = SharedCache.create({ maxEntries: 4, maxBytes: 12 }); c.set('x', 1); c.set('y', 2); return c; }, call: (c) => c.increment('abcdefgh'), error: InvalidArgumentError },
+  {
+    what: 'increment when a counter (8 bytes) can never fit maxValueBytes',
+    cache: () => SharedCache.create({ maxEntries: 16, maxBytes: 4096, maxValueBytes: 4 }).set('t', true),
+    call: (c) => c.increment('a1'),
+    error: InvalidArgumentError,
+  },
+  {
+    what: 'increment when key + counter can never fit maxBytes (nothing evicted first)',
+    cache: () => {
+      const c = SharedCache.create({ maxEntries: 4, maxBytes: 12 });
+      c.set('x', 1);
+      c.set('y', 2);
+      return c;
+    },
+    call: (c) => c.increment('abcdefgh'),
+    error: InvalidArgumentError,
+  },
   { what: 'increment by a bigint outside int64 on a missing key', call: (c) => c.increment('missing', 2n ** 64n), error: InvalidArgumentError },
   { what: 'increment by a non-integer', call: (c) => c.increment('n', 1.5), error: InvalidArgumentError },
   { what: 'increment of a string', call: (c) => c.increment('a'), error: IllegalStateError },
   { what: 'increment of an empty string by 0n', call: (c) => c.increment('s', 0n), error: IllegalStateError },
-  { what: 'increment past the safe integers', cache: () => { const c = filled(); c.set('big', Number.MAX_SAFE_INTEGER); return c; }, call: (c) => c.increment('big'), error: IllegalStateError },
+  {
+    what: 'increment past the safe integers',
+    cache: () => {
+      const c = filled();
+      c.set('big', Number.MAX_SAFE_INTEGER);
+      return c;
+    },
+    call: (c) => c.increment('big'),
+    error: IllegalStateError,
+  },
   { what: 'expire without a ttl', call: (c) => (c.expire as (k: string) => boolean)('a'), error: InvalidArgumentError },
   { what: 'expire with a ttl of 0', call: (c) => c.expire('a', 0), error: InvalidArgumentError },
   { what: 'compareAndSet with options 5', call: (c) => c.compareAndSet('n', 41, 42, 5 as never), error: InvalidArgumentError },
@@ -44,14 +68,42 @@ const rows: Row[] = [
   { what: 'compareAndSet with a misspelt option', call: (c) => c.compareAndSet('n', 41, 42, { ttl: 5 } as never), error: InvalidArgumentError },
   { what: 'set with a misspelt option', call: (c) => c.set('a', 1, { ttl: 1000 } as never), error: InvalidArgumentError },
   { what: 'set with ttlMs null', call: (c) => c.set('a', 1, { ttlMs: null } as never), error: InvalidArgumentError },
-  { what: 'set with an options getter that throws', call: (c) => c.set('a', 1, { get ttlMs(): number { throw new Error('getter'); } }), error: InvalidArgumentError },
-  { what: 'set of a value whose getter throws 42', call: (c) => c.set('a', { get x(): number { throw 42; } }), error: InvalidArgumentError },
+  {
+    what: 'set with an options getter that throws',
+    call: (c) =>
+      c.set('a', 1, {
+        get ttlMs(): number {
+          throw new Error('getter');
+        },
+      }),
+    error: InvalidArgumentError,
+  },
+  {
+    what: 'set of a value whose getter throws 42',
+    call: (c) =>
+      c.set('a', {
+        get x(): number {
+          throw 42;
+        },
+      }),
+    error: InvalidArgumentError,
+  },
   { what: 'set of undefined', call: (c) => c.set('a', undefined), error: InvalidArgumentError },
   { what: 'set of a function', call: (c) => c.set('a', () => 1), error: InvalidArgumentError },
   { what: 'a NaN key', call: (c) => c.set(NaN, 1), error: InvalidArgumentError },
   { what: 'an object key', call: (c) => c.get({} as never), error: InvalidArgumentError },
-  { what: 'a key over maxKeyBytes', cache: () => filled({ maxEntries: 16, maxBytes: 4096, maxKeyBytes: 4 }), call: (c) => c.set('abcde', 1), error: InvalidArgumentError },
-  { what: 'a value over maxValueBytes', cache: () => filled({ maxEntries: 16, maxBytes: 4096, maxValueBytes: 16 }), call: (c) => c.set('a', 'x'.repeat(17)), error: InvalidArgumentError },
+  {
+    what: 'a key over maxKeyBytes',
+    cache: () => filled({ maxEntries: 16, maxBytes: 4096, maxKeyBytes: 4 }),
+    call: (c) => c.set('abcde', 1),
+    error: InvalidArgumentError,
+  },
+  {
+    what: 'a value over maxValueBytes',
+    cache: () => filled({ maxEntries: 16, maxBytes: 4096, maxValueBytes: 16 }),
+    call: (c) => c.set('a', 'x'.repeat(17)),
+    error: InvalidArgumentError,
+  },
   { what: 'recoverDeadThread(-1)', call: (c) => c.recoverDeadThread(-1), error: InvalidArgumentError },
 ];
 

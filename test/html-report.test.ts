@@ -34,7 +34,14 @@ describe.skipIf(!chromiumAvailable)('the HTML reports in headless Chromium', () 
     const { benchHtml } = (await compiled('../dist/bench/support/html.js')) as typeof import('../bench/support/html.js');
     const machine = { cpu: 'test', cores: 2, memoryGiB: 1, node: process.version, platform: 'test', date: 'now' };
     const goal = (description: string, measured: number, atLeast: number) => ({ description, measured, atLeast, met: measured >= atLeast });
-    const suite = (extra: Record<string, unknown>, goals = [goal('a goal that holds', 2, 1), goal('a goal that does not', 0.5, 1)]) => ({ title: 't', machine, rows: [], goals, notes: [], ...extra });
+    const suite = (extra: Record<string, unknown>, goals = [goal('a goal that holds', 2, 1), goal('a goal that does not', 0.5, 1)]) => ({
+      title: 't',
+      machine,
+      rows: [],
+      goals,
+      notes: [],
+      ...extra,
+    });
     const series = ['sabre', 'lru-cache, one thread'].flatMap((competitor) =>
       ['read-only', '90/10'].flatMap((mix) => [1, 2].map((threads) => ({ competitor, mix, threads, opsPerSec: 1e6 * threads }))),
     );
@@ -44,7 +51,12 @@ describe.skipIf(!chromiumAvailable)('the HTML reports in headless Chromium', () 
       machine,
       suites: {
         workloads: suite({ series }),
-        bursts: suite({ latency: [{ name: 'steady', p50: 1000, p99: 5000, p999: 9000 }, { name: 'burst', p50: 2000, p99: 8000, p999: 20000 }] }),
+        bursts: suite({
+          latency: [
+            { name: 'steady', p50: 1000, p99: 5000, p999: 9000 },
+            { name: 'burst', p50: 2000, p99: 8000, p999: 20000 },
+          ],
+        }),
         'hit-ratio': suite({ hitRatios: { zipf: { sieve: 0.58, clock: 0.5, lruCache: 0.49 }, scan: { sieve: 0.37, clock: 0.32, lruCache: 0.31 } } }),
       },
     });

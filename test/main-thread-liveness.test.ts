@@ -107,7 +107,9 @@ describe('the main thread against a lock whose holder dies', () => {
     const cache = p.cache!;
     const recovered = new Promise((resolve) => p.on('recovered', resolve));
     const controller = new AbortController();
-    const task = p.run({ op: 'holdWordLock', byteOffset: stripeLockOffset(cache, 'k'), latch: 'holding' }, { signal: controller.signal }).catch((e: Error) => e.name);
+    const task = p
+      .run({ op: 'holdWordLock', byteOffset: stripeLockOffset(cache, 'k'), latch: 'holding' }, { signal: controller.signal })
+      .catch((e: Error) => e.name);
     await (p.primitives.holding as import('../src/index.js').Latch).waitAsync();
 
     controller.abort();

@@ -42,7 +42,13 @@ describe('Mutex: mutual exclusion on real worker threads', () => {
     const view = new Int32Array(counter);
     const start = Barrier.create({ parties: 3 });
     const workers = runActors('increment', 2, () => ({
-      mutex: mutex.handle, counter, start: start.handle, iterations: 50_000, seed: 7, delayRate: 0.001, delaySpin: 100,
+      mutex: mutex.handle,
+      counter,
+      start: start.handle,
+      iterations: 50_000,
+      seed: 7,
+      delayRate: 0.001,
+      delaySpin: 100,
     }));
     await start.arriveAndWaitAsync();
     const mainSide = async () => {
@@ -106,7 +112,13 @@ describe('Mutex: timeouts, aborts and the event loop', () => {
     const release = Latch.create({ count: 1 });
     const holder = startActor('hold', { mutex: mutex.handle, held: held.handle, release: release.handle });
     await held.waitAsync();
-    return { mutex, release: async () => { release.countDown(); await holder.result; } };
+    return {
+      mutex,
+      release: async () => {
+        release.countDown();
+        await holder.result;
+      },
+    };
   }
 
   it('lockAsync gives up after its timeout and leaves the holder untouched; a blocking lock(timeout) does too', async () => {
@@ -185,7 +197,7 @@ describe('Mutex: misuse gets typed errors and changes nothing', () => {
     expect(snapshot(mutex.handle.buffer)).toEqual(before);
   });
 
-  it('from a worker: unlocking another thread\'s mutex, re-locking one it holds, upgrading a read lock', async () => {
+  it("from a worker: unlocking another thread's mutex, re-locking one it holds, upgrading a read lock", async () => {
     const { RwLock } = await import('../src/index.js');
     const mutex = Mutex.create();
     const rwlock = RwLock.create();
@@ -195,7 +207,10 @@ describe('Mutex: misuse gets typed errors and changes nothing', () => {
     expect(othersRwLock.tryWriteLock()).toBe(true);
     const before = [othersMutex, othersRwLock].map((p) => snapshot(p.handle.buffer));
     const result = await startActor<Record<string, { code: string; message?: string }>>('misuse', {
-      mutex: mutex.handle, rwlock: rwlock.handle, othersMutex: othersMutex.handle, othersRwLock: othersRwLock.handle,
+      mutex: mutex.handle,
+      rwlock: rwlock.handle,
+      othersMutex: othersMutex.handle,
+      othersRwLock: othersRwLock.handle,
     }).result;
     expect(result.unlockOthersMutex).toMatchObject({ code: 'ERR_SABRE_NOT_OWNER', message: expect.stringMatching(/held by thread 0/) });
     expect(result.selfDeadlock).toMatchObject({ code: new IllegalStateError('').code, message: expect.stringMatching(/not reentrant/) });

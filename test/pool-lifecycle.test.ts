@@ -36,7 +36,11 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** Runs `node fixture ...args`; resolves to its exit and output once it ends (killed after `limitMs`). */
-async function runFixture(fixture: string, args: string[], limitMs: number): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+async function runFixture(
+  fixture: string,
+  args: string[],
+  limitMs: number,
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url)), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -98,7 +102,9 @@ describe('a worker that fails with no task on it', () => {
       const unheard = pool({ filename: CRASHES, threads: 1 });
       await expect(unheard.run(null)).resolves.toBe('answered');
       await until(() => warnings.some((w) => (w as { code?: string }).code === 'SABRE_WORKER_ERROR'), 'a process warning');
-      expect(warnings.find((w) => (w as { code?: string }).code === 'SABRE_WORKER_ERROR')!.message).toMatch(/a worker died with no task running: Error: crash while idle/);
+      expect(warnings.find((w) => (w as { code?: string }).code === 'SABRE_WORKER_ERROR')!.message).toMatch(
+        /a worker died with no task running: Error: crash while idle/,
+      );
     } finally {
       process.off('warning', onWarning);
     }
@@ -121,7 +127,13 @@ describe('close() with a deep queue', () => {
     // Two tasks start at once (one per worker) and take a while; 200,000 queue behind them.
     const started = [p.run<number>({ op: 'sleep', ms: 300 }), p.run<number>({ op: 'sleep', ms: 300 })];
     const queued: Array<Promise<{ value: unknown } | { error: unknown }>> = [];
-    for (let i = 0; i < 200_000; i++) queued.push(p.run({ op: 'threadId' }).then((value) => ({ value }), (error: unknown) => ({ error })));
+    for (let i = 0; i < 200_000; i++)
+      queued.push(
+        p.run({ op: 'threadId' }).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        ),
+      );
     const begun = performance.now();
     await within(p.close({ deadlineMs: 1_000 }), 1_000 + 5_000, 'close()');
     expect(performance.now() - begun).toBeLessThan(1_000 + 5_000); // the deadline is the feature: a generous bound on it
@@ -225,7 +237,12 @@ describe('options', () => {
 
   it('a getter that throws is an InvalidArgumentError naming the option', () => {
     const options = { filename: TASKS, signals: false };
-    Object.defineProperty(options, 'threads', { enumerable: true, get: () => { throw new Error('no threads today'); } });
+    Object.defineProperty(options, 'threads', {
+      enumerable: true,
+      get: () => {
+        throw new Error('no threads today');
+      },
+    });
     expect(() => createPool(options as never)).toThrow(InvalidArgumentError);
     expect(() => createPool(options as never)).toThrow(/threads: reading it threw Error: no threads today/);
   });

@@ -34,7 +34,7 @@ describe('README', () => {
     expect(run.stdout.trim()).toBe("{ name: 'user 1 of worker 0' } 2000 2001");
   });
 
-  it('the recovery example runs as printed: the dead worker\'s mutex is released', () => {
+  it("the recovery example runs as printed: the dead worker's mutex is released", () => {
     const block = /recover-example\.mjs[\s\S]*?\n([\s\S]*?)```/.exec(readme)?.[0];
     expect(block).toBeDefined();
     const code = block!.slice(block!.indexOf('\n') + 1, block!.lastIndexOf('```'));

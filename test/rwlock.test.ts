@@ -55,7 +55,13 @@ describe('RwLock: async forms, timeouts and aborts', () => {
     const release = Latch.create({ count: 1 });
     const holder = startActor('hold', { rwlock: lock.handle, read, held: held.handle, release: release.handle });
     await held.waitAsync();
-    return { lock, release: async () => { release.countDown(); await holder.result; } };
+    return {
+      lock,
+      release: async () => {
+        release.countDown();
+        await holder.result;
+      },
+    };
   }
 
   it('main-thread readers share with a worker reader; a writer waits for both', async () => {

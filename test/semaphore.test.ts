@@ -9,7 +9,13 @@ describe('Semaphore', () => {
     const inUse = new SharedArrayBuffer(8);
     const start = Barrier.create({ parties: workers });
     await runActors('permits', workers, () => ({
-      semaphore: semaphore.handle, inUse, start: start.handle, iterations: 10_000, permits, maxTake: 2, seed: 5,
+      semaphore: semaphore.handle,
+      inUse,
+      start: start.handle,
+      iterations: 10_000,
+      permits,
+      maxTake: 2,
+      seed: 5,
     }));
     expect(new Int32Array(inUse)[1]).toBe(0);
     expect(semaphore.available).toBe(permits);

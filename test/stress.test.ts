@@ -122,7 +122,14 @@ describe('the linearizability checker', () => {
       const store: Store = new Map([[2, 0]]);
       const ops: Operation[] = [];
       let clock = 0;
-      const record = async (client: number, code: Operation['op'], key: number, arg: number, arg2: number, run: () => Promise<number | boolean>): Promise<void> => {
+      const record = async (
+        client: number,
+        code: Operation['op'],
+        key: number,
+        arg: number,
+        arg2: number,
+        run: () => Promise<number | boolean>,
+      ): Promise<void> => {
         const call = clock++;
         const result = Number(await run());
         ops.push(op(client, code, call, clock++, result, arg, arg2, key));
@@ -156,12 +163,14 @@ describe('the seeded scheduler', () => {
     const order = async (seed: number): Promise<string> => {
       const s = new SeededScheduler(seed);
       const seen: number[] = [];
-      await s.run(Array.from({ length: 6 }, (_, task) => async () => {
-        for (let step = 0; step < 3; step++) {
-          await s.yield();
-          seen.push(task);
-        }
-      }));
+      await s.run(
+        Array.from({ length: 6 }, (_, task) => async () => {
+          for (let step = 0; step < 3; step++) {
+            await s.yield();
+            seen.push(task);
+          }
+        }),
+      );
       return seen.join('');
     };
     expect(await order(42)).toBe(await order(42));
@@ -232,7 +241,20 @@ describe('sabre stress (the CLI)', () => {
 
   it('runs a scenario pair, writes all four reports, and a replay token reruns it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sabre-stress-'));
-    const run = sabre('K', '--quick', '--seed', '9', '--json', join(dir, 'r.json'), '--junit', join(dir, 'r.xml'), '--md', join(dir, 'r.md'), '--html', join(dir, 'r.html'));
+    const run = sabre(
+      'K',
+      '--quick',
+      '--seed',
+      '9',
+      '--json',
+      join(dir, 'r.json'),
+      '--junit',
+      join(dir, 'r.xml'),
+      '--md',
+      join(dir, 'r.md'),
+      '--html',
+      join(dir, 'r.html'),
+    );
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/K noise\s+│ unsafe\s+│ PASS/);
     const report = RunReportSchema.parse(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')));

@@ -172,7 +172,9 @@ function diagnosticsOf(example: Example): string[] {
 describe('the README examples, ported to strict TypeScript (module NodeNext), type-check', () => {
   it('finds the examples: every js block is named, and the names are unique', () => {
     const names = examples.map((e) => e.name);
-    expect(names).toEqual(expect.arrayContaining(['example.mjs', 'cache-example.mjs', 'recover-example.mjs', 'task.mjs', 'main.mjs', 'my-scenarios.mjs', 'check.mjs']));
+    expect(names).toEqual(
+      expect.arrayContaining(['example.mjs', 'cache-example.mjs', 'recover-example.mjs', 'task.mjs', 'main.mjs', 'my-scenarios.mjs', 'check.mjs']),
+    );
     expect(new Set(names).size).toBe(names.length);
     for (const name of [...Object.keys(ANNOTATIONS), ...Object.keys(KNOWN_FAILURES)]) expect(names, `${name} is no longer in the README`).toContain(name);
   });
@@ -187,7 +189,7 @@ describe('the README examples, ported to strict TypeScript (module NodeNext), ty
     }
   });
 
-  it('with no error anywhere else (sabre\'s own declaration files included)', () => {
+  it("with no error anywhere else (sabre's own declaration files included)", () => {
     const elsewhere = diagnostics.filter((d) => !examples.some((e) => e.file === d.file) && !typeFixturePaths.includes(d.file));
     expect(elsewhere, tscOutput + staleHint).toEqual([]);
   });
@@ -222,7 +224,7 @@ describe("sabre/worker's cache, typed as present", () => {
     }
   });
 
-  it('is the pool\'s cache when it has one (and cacheOf() is the same object)', async () => {
+  it("is the pool's cache when it has one (and cacheOf() is the same object)", async () => {
     const { createPool } = (await compiled('../dist/src/pool/index.js')) as typeof import('../src/pool/index.js');
     const pool = createPool({ filename: TASK, threads: 1, signals: false, cache: { maxEntries: 10, maxBytes: 1 << 12 } });
     try {
@@ -236,7 +238,7 @@ describe("sabre/worker's cache, typed as present", () => {
     }
   });
 
-  it('outside a pool\'s worker, says where it is available', async () => {
+  it("outside a pool's worker, says where it is available", async () => {
     const worker = (await compiled('../dist/src/pool/worker.js')) as typeof import('../src/pool/worker.js');
     const { IllegalStateError } = (await compiled('../dist/src/index.js')) as typeof import('../src/index.js');
     expect(worker.hasCache).toBe(false);

@@ -3,7 +3,12 @@ import { LRUCache } from 'lru-cache';
 import { type EvictionPolicy, SharedCache } from '../../src/index.js';
 
 /** Hits ÷ requests for a cache of `capacity` entries; `keyOf` turns an id into the key stored. */
-export function hitRatio(stream: Int32Array, capacity: number, policy: EvictionPolicy | 'lru-cache', keyOf: (id: number) => string | number = (id) => id): number {
+export function hitRatio(
+  stream: Int32Array,
+  capacity: number,
+  policy: EvictionPolicy | 'lru-cache',
+  keyOf: (id: number) => string | number = (id) => id,
+): number {
   const cache =
     policy === 'lru-cache'
       ? new LRUCache<string | number, number>({ max: capacity })

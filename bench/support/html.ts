@@ -66,7 +66,8 @@ export function benchHtml(summary: BenchSummary): string {
   const goals = Object.entries(summary.suites)
     .flatMap(([suite, result]) =>
       result.goals.map(
-        (g) => `<tr><td>${escapeHtml(suite)}</td><td>${escapeHtml(g.description)}</td><td class="num">${g.measured.toFixed(2)}x</td><td class="num">≥ ${Number(g.atLeast.toFixed(3))}x</td><td class="${g.met ? 'met' : 'missed'}">${g.met ? 'met' : 'not met'}</td></tr>`,
+        (g) =>
+          `<tr><td>${escapeHtml(suite)}</td><td>${escapeHtml(g.description)}</td><td class="num">${g.measured.toFixed(2)}x</td><td class="num">≥ ${Number(g.atLeast.toFixed(3))}x</td><td class="${g.met ? 'met' : 'missed'}">${g.met ? 'met' : 'not met'}</td></tr>`,
       ),
     )
     .join('\n');

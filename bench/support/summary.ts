@@ -21,7 +21,8 @@ export interface BenchSummary {
 export function goalsTable(summary: BenchSummary): string {
   const lines = ['| suite | goal | measured | target | met |', '|---|---|---:|---:|:---:|'];
   for (const [name, suite] of Object.entries(summary.suites)) {
-    for (const g of suite.goals) lines.push(`| ${name} | ${g.description} | ${g.measured.toFixed(2)}x | ≥ ${Number(g.atLeast.toFixed(3))}x | ${g.met ? 'yes' : '**no**'} |`);
+    for (const g of suite.goals)
+      lines.push(`| ${name} | ${g.description} | ${g.measured.toFixed(2)}x | ≥ ${Number(g.atLeast.toFixed(3))}x | ${g.met ? 'yes' : '**no**'} |`);
   }
   const m = summary.machine;
   return `Machine: ${m.cpu}, ${m.cores} cores, Node ${m.node} (${m.platform}), ${m.date}.\n\n${lines.join('\n')}\n`;
@@ -63,9 +64,14 @@ export function compareTable(rows: readonly Comparison[]): string {
   const lines = ['| suite | benchmark | before | now | change | |', '|---|---|---:|---:|---:|:---:|'];
   for (const r of rows) {
     const change = (r.ratio - 1) * 100;
-    lines.push(`| ${r.suite} | ${r.name} | ${ns(r.oldNs)} | ${ns(r.newNs)} | ${change >= 0 ? '+' : ''}${change.toFixed(1)} % | ${r.regression ? '**slower**' : r.ratio < 1 - REGRESSION_THRESHOLD ? 'faster' : ''} |`);
+    lines.push(
+      `| ${r.suite} | ${r.name} | ${ns(r.oldNs)} | ${ns(r.newNs)} | ${change >= 0 ? '+' : ''}${change.toFixed(1)} % | ${r.regression ? '**slower**' : r.ratio < 1 - REGRESSION_THRESHOLD ? 'faster' : ''} |`,
+    );
   }
   const slower = rows.filter((r) => r.regression).length;
-  lines.push('', `${slower} of ${rows.length} rows more than ${REGRESSION_THRESHOLD * 100} % slower (time per operation; rerun before believing a small change).`);
+  lines.push(
+    '',
+    `${slower} of ${rows.length} rows more than ${REGRESSION_THRESHOLD * 100} % slower (time per operation; rerun before believing a small change).`,
+  );
   return `${lines.join('\n')}\n`;
 }

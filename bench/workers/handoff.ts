@@ -20,9 +20,10 @@ const data = workerData as Data;
 const flag = new Int32Array(data.flag);
 const mutex = Mutex.attach(data.mutex);
 const condvar = CondVar.attach(data.condvar);
-const [mine, theirs] = data.index === 0
-  ? [Semaphore.attach(data.semaphores[0]), Semaphore.attach(data.semaphores[1])]
-  : [Semaphore.attach(data.semaphores[1]), Semaphore.attach(data.semaphores[0])];
+const [mine, theirs] =
+  data.index === 0
+    ? [Semaphore.attach(data.semaphores[0]), Semaphore.attach(data.semaphores[1])]
+    : [Semaphore.attach(data.semaphores[1]), Semaphore.attach(data.semaphores[0])];
 
 /** Bare futex ping-pong: side 0 sets the flag to 1 and waits for 0; side 1 waits for 1 and sets 0. */
 function bare(rounds: number): void {

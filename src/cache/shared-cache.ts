@@ -254,7 +254,9 @@ export class SharedCache<V = unknown> {
     try {
       buffer = new SharedArrayBuffer(totalBytes);
     } catch (error) {
-      throw new InvalidArgumentError(`maxEntries ${config.maxEntries} and maxBytes ${config.maxBytes} need ${totalBytes} bytes of shared memory, which this runtime cannot allocate (${(error as Error).message})`);
+      throw new InvalidArgumentError(
+        `maxEntries ${config.maxEntries} and maxBytes ${config.maxBytes} need ${totalBytes} bytes of shared memory, which this runtime cannot allocate (${(error as Error).message})`,
+      );
     }
     writeHeader(buffer, config);
     const store = new Store(buffer, readShape(buffer), true);
@@ -751,7 +753,10 @@ export class SharedCache<V = unknown> {
     const abandonedFlights = this.#endFlightsOf(threadId + 1);
     // A wake-up the dead thread took with it (it was being woken when it died) is sent again.
     for (const lock of [structure, ...store.stripeLocks]) lock.recoverDeadThread(threadId);
-    wakeAll(store.i32, Array.from({ length: store.shape.stripes }, (_, stripe) => store.stripeWord(stripe, STRIPE.FLIGHT)));
+    wakeAll(
+      store.i32,
+      Array.from({ length: store.shape.stripes }, (_, stripe) => store.stripeWord(stripe, STRIPE.FLIGHT)),
+    );
     if (!heldStructure && held.length === 0 && abandonedFlights === 0) return null;
     return { threadId, stripes: held.length, structure: heldStructure, droppedEntries, abandonedFlights };
   }
@@ -792,11 +797,26 @@ export class SharedCache<V = unknown> {
     }
     const bytes = keyBytes(key);
     const { maxKeyBytes, buckets, stripes, maxEntries } = this.#store.shape;
-    if (bytes.length > maxKeyBytes) throw new InvalidArgumentError(`key is ${bytes.length} bytes stored (UTF-8, or UTF-16 for a string with a lone surrogate); maxKeyBytes is ${maxKeyBytes}`);
+    if (bytes.length > maxKeyBytes)
+      throw new InvalidArgumentError(
+        `key is ${bytes.length} bytes stored (UTF-8, or UTF-16 for a string with a lone surrogate); maxKeyBytes is ${maxKeyBytes}`,
+      );
     const hash = hashBytes(bytes);
     const bucket = hash & (buckets - 1);
     const stripe = bucket & (stripes - 1);
-    const ref: KeyRef = { bytes, words: keyWordsOf(bytes), hash, bucket, stripe, seqWord: this.#store.seqWord(stripe), seenSeq: NaN, seenSlot: -1, seenExpiry: 0, seenValue: undefined, visitedEpoch: NaN };
+    const ref: KeyRef = {
+      bytes,
+      words: keyWordsOf(bytes),
+      hash,
+      bucket,
+      stripe,
+      seqWord: this.#store.seqWord(stripe),
+      seenSeq: NaN,
+      seenSlot: -1,
+      seenExpiry: 0,
+      seenValue: undefined,
+      visitedEpoch: NaN,
+    };
     if (this.#keys.size >= Math.min(KEY_CACHE_MAX, Math.max(KEY_CACHE_MIN, maxEntries))) this.#keys.clear();
     this.#keys.set(key, ref);
     return ref;
@@ -896,10 +916,7 @@ export class SharedCache<V = unknown> {
 
   /** Whether this thread's remembered value for `k` is still the stored one, and still live. */
   #stillSeen(k: KeyRef): boolean {
-    return (
-      k.seenSeq === Atomics.load(this.#store.i32, k.seqWord) &&
-      (k.seenExpiry === Infinity || k.seenExpiry > this.#now())
-    );
+    return k.seenSeq === Atomics.load(this.#store.i32, k.seqWord) && (k.seenExpiry === Infinity || k.seenExpiry > this.#now());
   }
 
   /** Decodes the value #readLive found, remembering it on the key when it is immutable. */
@@ -1181,9 +1198,9 @@ function addInteger(key: CacheKey, current: unknown, delta: number | bigint): nu
   if (typeof current === 'number' && Number.isSafeInteger(current)) {
     // A number counter stays a number: a bigint delta is fine as long as the result is safe.
     const exact = BigInt(current) + BigInt(delta);
-    if (exact > MAX_SAFE || exact < -MAX_SAFE) throw new IllegalStateError(`increment('${key}'): ${exact} is not a safe integer (use bigint counters beyond 2^53)`);
+    if (exact > MAX_SAFE || exact < -MAX_SAFE)
+      throw new IllegalStateError(`increment('${key}'): ${exact} is not a safe integer (use bigint counters beyond 2^53)`);
     return Number(exact);
   }
   throw new IllegalStateError(`increment('${key}'): the value is not an integer (${describeValue(current)})`);
 }
-

@@ -398,7 +398,8 @@ export class Store {
   allocChunks(count: number): number {
     const i32 = this.i32;
     // The byte budget makes this impossible (layout.ts); fail loudly rather than corrupt memory if it ever is not.
-    if (i32[GLOBAL.FREE_CHUNKS]! < count) throw new Error(`sabre: chunk pool exhausted (${i32[GLOBAL.FREE_CHUNKS]} free, ${count} needed): an internal invariant is broken`);
+    if (i32[GLOBAL.FREE_CHUNKS]! < count)
+      throw new Error(`sabre: chunk pool exhausted (${i32[GLOBAL.FREE_CHUNKS]} free, ${count} needed): an internal invariant is broken`);
     const head = i32[GLOBAL.FREE_CHUNK]!;
     let last = head - 1;
     for (let i = 1; i < count; i++) last = i32[this.chunkWord(last)]! - 1;

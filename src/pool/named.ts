@@ -42,7 +42,10 @@ export function createPrimitive(name: string, spec: PrimitiveSpec): AnyPrimitive
       case 'condvar':
         return CondVar.create();
       case 'semaphore':
-        return Semaphore.create({ permits: options.permits as number, ...(options.maxPermits === undefined ? {} : { maxPermits: options.maxPermits as number }) });
+        return Semaphore.create({
+          permits: options.permits as number,
+          ...(options.maxPermits === undefined ? {} : { maxPermits: options.maxPermits as number }),
+        });
       case 'barrier':
         return Barrier.create({ parties: options.parties as number });
       case 'latch':

@@ -153,7 +153,12 @@ export class SabrePool<C extends SharedCache<unknown> | undefined = SharedCache 
     if (this.#signals) closeOnSignals(this);
     this.#rejectAtLimit = config.memory?.onLimit !== 'evict';
     this.#guard = config.memory
-      ? new MemoryGuard(config.memory, () => this.#memorySample(), (event) => this.#onMemory(event), () => this.#atLimit())
+      ? new MemoryGuard(
+          config.memory,
+          () => this.#memorySample(),
+          (event) => this.#onMemory(event),
+          () => this.#atLimit(),
+        )
       : undefined;
   }
 
@@ -253,7 +258,8 @@ export class SabrePool<C extends SharedCache<unknown> | undefined = SharedCache 
     if (this.listenerCount('error') > 0) this.emit('error', loadError ?? error);
     // A failure to load the task module also rejects every task it affects; any other failure
     // here reaches no run(), so it must not pass in silence.
-    else if (loadError === undefined) process.emitWarning(`sabre pool: a worker died with no task running: ${describeThrown(error)}`, { code: 'SABRE_WORKER_ERROR' });
+    else if (loadError === undefined)
+      process.emitWarning(`sabre pool: a worker died with no task running: ${describeThrown(error)}`, { code: 'SABRE_WORKER_ERROR' });
   }
 
   /**

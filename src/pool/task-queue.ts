@@ -224,7 +224,10 @@ export class TaskQueue {
   loadError(error: unknown): IllegalStateError | undefined {
     const threadId = typeof error === 'object' && error !== null ? this.#loadFailures.get(error) : undefined;
     if (threadId === undefined) return undefined;
-    return withCause(new IllegalStateError(`SabrePool: the task module ${this.#filename} failed to load in worker ${threadId}: ${describeThrown(error)}`), error);
+    return withCause(
+      new IllegalStateError(`SabrePool: the task module ${this.#filename} failed to load in worker ${threadId}: ${describeThrown(error)}`),
+      error,
+    );
   }
 
   /** A worker of the pool exited (the thread has stopped). */

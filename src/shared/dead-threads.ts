@@ -63,7 +63,10 @@ export function recoverOnExit<const T extends readonly Recoverable[]>(
   targets: T,
 ): Promise<{ -readonly [I in keyof T]: ReturnType<T[I]['recoverDeadThread']> }> {
   const threadId = worker.threadId;
-  if (threadId < 0) return Promise.reject(new IllegalStateError('recoverOnExit(): the worker has already stopped; call recoverDeadThread(threadId, targets) with the threadId read while it ran'));
+  if (threadId < 0)
+    return Promise.reject(
+      new IllegalStateError('recoverOnExit(): the worker has already stopped; call recoverDeadThread(threadId, targets) with the threadId read while it ran'),
+    );
   return new Promise((resolve, reject) => {
     worker.once('exit', () => recoverDeadThread(threadId, targets).then(resolve, reject));
   });

@@ -154,12 +154,24 @@ export class Mutex extends SharedPrimitive<'sabre/mutex'> {
 
   /** Runs `fn` holding the lock (blocking form, workers only); throws {@link TimeoutError} if not acquired in time. */
   withLock<T>(fn: () => T, timeoutMs?: number): T {
-    return runHeld('Mutex.withLock()', fn, () => this.lock(timeoutMs), () => this.unlock(), timeoutMs);
+    return runHeld(
+      'Mutex.withLock()',
+      fn,
+      () => this.lock(timeoutMs),
+      () => this.unlock(),
+      timeoutMs,
+    );
   }
 
   /** Runs `fn` (sync or async) holding the lock, acquired with {@link lockAsync}; throws {@link TimeoutError} on timeout. */
   withLockAsync<T>(fn: () => T | PromiseLike<T>, options?: AsyncWaitOptions): Promise<T> {
-    return runHeldAsync('Mutex.withLockAsync()', fn, () => this.lockAsync(options), () => this.unlock(), options?.timeoutMs);
+    return runHeldAsync(
+      'Mutex.withLockAsync()',
+      fn,
+      () => this.lockAsync(options),
+      () => this.unlock(),
+      options?.timeoutMs,
+    );
   }
 
   /** Whether some thread holds the lock (a snapshot: it may change at once). */

@@ -122,9 +122,7 @@ export function claimRegion(spec: PrimitiveSpec<string>, placement: unknown, ext
   for (let i = 0; i < view.length; i++) {
     // Refusing non-zero memory protects a live primitive from being re-initialised under its users.
     if (Atomics.load(view, i) !== 0) {
-      throw new InvalidArgumentError(
-        `the ${spec.words * 4} bytes at offset ${byteOffset} are not zeroed (already in use?); a ${spec.kind} needs fresh memory`,
-      );
+      throw new InvalidArgumentError(`the ${spec.words * 4} bytes at offset ${byteOffset} are not zeroed (already in use?); a ${spec.kind} needs fresh memory`);
     }
   }
   // Zero words can still be the tail of a primitive before them (a mutex's words 1..3 are zero while it is free).

@@ -139,12 +139,24 @@ export class RwLock extends SharedPrimitive<'sabre/rwlock'> {
 
   /** Runs `fn` under a read lock (blocking form, workers only). */
   withReadLock<T>(fn: () => T, timeoutMs?: number): T {
-    return runHeld('RwLock.withReadLock()', fn, () => this.readLock(timeoutMs), () => this.readUnlock(), timeoutMs);
+    return runHeld(
+      'RwLock.withReadLock()',
+      fn,
+      () => this.readLock(timeoutMs),
+      () => this.readUnlock(),
+      timeoutMs,
+    );
   }
 
   /** Runs `fn` (sync or async) under a read lock taken with {@link readLockAsync}. */
   withReadLockAsync<T>(fn: () => T | PromiseLike<T>, options?: AsyncWaitOptions): Promise<T> {
-    return runHeldAsync('RwLock.withReadLockAsync()', fn, () => this.readLockAsync(options), () => this.readUnlock(), options?.timeoutMs);
+    return runHeldAsync(
+      'RwLock.withReadLockAsync()',
+      fn,
+      () => this.readLockAsync(options),
+      () => this.readUnlock(),
+      options?.timeoutMs,
+    );
   }
 
   // ---- write side ------------------------------------------------------------------------------
@@ -197,12 +209,24 @@ export class RwLock extends SharedPrimitive<'sabre/rwlock'> {
 
   /** Runs `fn` under the write lock (blocking form, workers only). */
   withWriteLock<T>(fn: () => T, timeoutMs?: number): T {
-    return runHeld('RwLock.withWriteLock()', fn, () => this.writeLock(timeoutMs), () => this.writeUnlock(), timeoutMs);
+    return runHeld(
+      'RwLock.withWriteLock()',
+      fn,
+      () => this.writeLock(timeoutMs),
+      () => this.writeUnlock(),
+      timeoutMs,
+    );
   }
 
   /** Runs `fn` (sync or async) under the write lock taken with {@link writeLockAsync}. */
   withWriteLockAsync<T>(fn: () => T | PromiseLike<T>, options?: AsyncWaitOptions): Promise<T> {
-    return runHeldAsync('RwLock.withWriteLockAsync()', fn, () => this.writeLockAsync(options), () => this.writeUnlock(), options?.timeoutMs);
+    return runHeldAsync(
+      'RwLock.withWriteLockAsync()',
+      fn,
+      () => this.writeLockAsync(options),
+      () => this.writeUnlock(),
+      options?.timeoutMs,
+    );
   }
 
   // ---- inspection ------------------------------------------------------------------------------
@@ -257,9 +281,7 @@ export class RwLock extends SharedPrimitive<'sabre/rwlock'> {
     const view = this.words;
     let state = Atomics.load(view, STATE);
     for (;;) {
-      const lockable = bypassQueuedWriters
-        ? (state & WRITE_LOCKED) === 0 && (state & COUNT_MASK) < MAX_READERS
-        : isReadLockable(state);
+      const lockable = bypassQueuedWriters ? (state & WRITE_LOCKED) === 0 && (state & COUNT_MASK) < MAX_READERS : isReadLockable(state);
       if (!lockable) return false;
       const seen = Atomics.compareExchange(view, STATE, state, state + 1);
       if (seen === state) return this.#counted(true);

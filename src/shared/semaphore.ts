@@ -121,12 +121,24 @@ export class Semaphore extends SharedPrimitive<'sabre/semaphore'> {
 
   /** Runs `fn` holding `n` permits (blocking form, workers only). */
   withPermits<T>(n: number, fn: () => T, timeoutMs?: number): T {
-    return runHeld('Semaphore.withPermits()', fn, () => this.acquire(n, timeoutMs), () => this.release(n), timeoutMs);
+    return runHeld(
+      'Semaphore.withPermits()',
+      fn,
+      () => this.acquire(n, timeoutMs),
+      () => this.release(n),
+      timeoutMs,
+    );
   }
 
   /** Runs `fn` (sync or async) holding `n` permits taken with {@link acquireAsync}. */
   withPermitsAsync<T>(n: number, fn: () => T | PromiseLike<T>, options?: AsyncWaitOptions): Promise<T> {
-    return runHeldAsync('Semaphore.withPermitsAsync()', fn, () => this.acquireAsync(n, options), () => this.release(n), options?.timeoutMs);
+    return runHeldAsync(
+      'Semaphore.withPermitsAsync()',
+      fn,
+      () => this.acquireAsync(n, options),
+      () => this.release(n),
+      options?.timeoutMs,
+    );
   }
 
   #checkCount(n: unknown): number {

@@ -84,8 +84,7 @@ export function parkBlocking<T>(view: Int32Array, steps: ParkSteps<T>, deadline:
   while (!step.done) {
     const { index, value } = step.value;
     const remaining = deadline - performance.now();
-    const reason: WakeReason =
-      remaining <= 0 ? 'timed-out' : reasonOf(Atomics.wait(view, index, value, Math.min(remaining, PARK_SLICE_MS)), remaining);
+    const reason: WakeReason = remaining <= 0 ? 'timed-out' : reasonOf(Atomics.wait(view, index, value, Math.min(remaining, PARK_SLICE_MS)), remaining);
     if (reason === 'woken') faultPoint('park:woken');
     step = steps.next(reason);
   }

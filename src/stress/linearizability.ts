@@ -53,7 +53,11 @@ export function step(state: number, o: Operation, pending: boolean): number | un
 }
 
 /** Checks a whole history (every key from `initial`, ABSENT by default). */
-export function checkLinearizable(history: readonly Operation[], initial: ReadonlyMap<number, number> = new Map(), maxSteps = 1_000_000): LinearizabilityResult {
+export function checkLinearizable(
+  history: readonly Operation[],
+  initial: ReadonlyMap<number, number> = new Map(),
+  maxSteps = 1_000_000,
+): LinearizabilityResult {
   const byKey = new Map<number, Operation[]>();
   for (const o of history) {
     const list = byKey.get(o.key) ?? [];

@@ -82,7 +82,15 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
     started = performance.now(); // the budget and the time to first reproduction count from ready workers
     while (run.trials < target && performance.now() - started < budgetMs) {
       await run.stride(Math.min(scenario.stride ?? 100, target - run.trials), started);
-      options.onProgress?.({ scenario: scenario.id, variant, trials: run.trials, target, forbidden: run.forbidden, elapsedMs: performance.now() - started, budgetMs });
+      options.onProgress?.({
+        scenario: scenario.id,
+        variant,
+        trials: run.trials,
+        target,
+        forbidden: run.forbidden,
+        elapsedMs: performance.now() - started,
+        budgetMs,
+      });
       if (variant === 'unsafe' && run.forbidden > 0) break; // reproduced: the time to first is what counts
     }
   } catch (caught) {
@@ -111,7 +119,15 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
     samples: summarize(new Map([...run.samples].map(([name, r]) => [name, r.values]))),
     params,
     seed,
-    replay: encodeToken({ v: 1, scenario: scenario.id, variant, seed, trials: Math.max(1, run.trials), params, ...(isBuiltIn(entry) ? {} : { module: entry.module }) }),
+    replay: encodeToken({
+      v: 1,
+      scenario: scenario.id,
+      variant,
+      seed,
+      trials: Math.max(1, run.trials),
+      params,
+      ...(isBuiltIn(entry) ? {} : { module: entry.module }),
+    }),
     ...(error !== undefined ? { error } : {}),
   };
 }

@@ -44,7 +44,6 @@ export interface StrideResult {
 /** How long an actor waits at a barrier for the others before the run is declared broken. */
 const BARRIER_TIMEOUT_MS = 120_000;
 
-
 /** Samples a stride sends back per measurement (a uniform reservoir of what it recorded). */
 const SAMPLES_PER_STRIDE = 5_000;
 
@@ -62,7 +61,10 @@ export async function loadScenario(module: string, id: string): Promise<Scenario
   const url = module.startsWith('file:') ? module : pathToFileURL(module).href;
   const exports = (await import(url)) as Record<string, unknown>;
   const candidates = Object.values(exports).flatMap((value) => (Array.isArray(value) ? value : [value]));
-  const found = candidates.find((value): value is Scenario => typeof value === 'object' && value !== null && (value as Scenario).id === id && typeof (value as Scenario).actor === 'function');
+  const found = candidates.find(
+    (value): value is Scenario =>
+      typeof value === 'object' && value !== null && (value as Scenario).id === id && typeof (value as Scenario).actor === 'function',
+  );
   if (!found) throw new Error(`scenario ${id} is not exported by ${module}`);
   loaded.set(cacheKey, found);
   return found;

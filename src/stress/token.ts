@@ -30,6 +30,7 @@ export function decodeToken(text: string): ReplayToken {
     throw new InvalidArgumentError('--replay: the token is not a sabre replay token (not base64url JSON)');
   }
   const parsed = TokenSchema.safeParse(json);
-  if (!parsed.success) throw new InvalidArgumentError(`--replay: bad token: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'token'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new InvalidArgumentError(`--replay: bad token: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'token'}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }

@@ -320,7 +320,8 @@ function addInteger(current: unknown, delta: number | bigint): number | bigint {
   }
   if (typeof current === 'number' && Number.isSafeInteger(current)) {
     const next = typeof delta === 'bigint' ? BigInt(current) + delta : current + delta;
-    if (typeof next === 'bigint' ? next < BigInt(Number.MIN_SAFE_INTEGER) || next > BigInt(Number.MAX_SAFE_INTEGER) : !Number.isSafeInteger(next)) throw illegal;
+    if (typeof next === 'bigint' ? next < BigInt(Number.MIN_SAFE_INTEGER) || next > BigInt(Number.MAX_SAFE_INTEGER) : !Number.isSafeInteger(next))
+      throw illegal;
     return typeof next === 'number' ? next : Number(next);
   }
   throw illegal;

@@ -229,7 +229,7 @@ const roles: Record<string, (d: Data) => unknown> = {
     if (d.rwlock) {
       const rw = RwLock.attach(d.rwlock as RwLockHandle);
       const got = d.read ? rw.readLock(d.timeoutMs) : rw.writeLock(d.timeoutMs);
-      if (got) (d.read ? rw.readUnlock() : rw.writeUnlock());
+      if (got) d.read ? rw.readUnlock() : rw.writeUnlock();
       return got;
     }
     if (d.latch) return Latch.attach(d.latch as LatchHandle).wait(d.timeoutMs);

@@ -134,12 +134,16 @@ const roles: Record<string, () => unknown> = {
     ready.countDown();
     await ready.waitAsync();
     try {
-      const value = await cache.getOrCompute(data.key, async () => {
-        Atomics.add(runs, 0, 1);
-        await new Promise((resolve) => setTimeout(resolve, data.delayMs));
-        if (data.fail) throw new RangeError(`compute failed in thread ${threadId}`);
-        return `computed by ${threadId}`;
-      }, { leaseMs: data.leaseMs ?? 30_000 });
+      const value = await cache.getOrCompute(
+        data.key,
+        async () => {
+          Atomics.add(runs, 0, 1);
+          await new Promise((resolve) => setTimeout(resolve, data.delayMs));
+          if (data.fail) throw new RangeError(`compute failed in thread ${threadId}`);
+          return `computed by ${threadId}`;
+        },
+        { leaseMs: data.leaseMs ?? 30_000 },
+      );
       return { ok: true, value };
     } catch (error) {
       return { ok: false, name: (error as Error).name, message: (error as Error).message };
@@ -149,10 +153,14 @@ const roles: Record<string, () => unknown> = {
   /** Starts computing, then its thread dies mid-compute: the lease must let a waiter take over. */
   async computeAndDie() {
     const started = Latch.attach(data.started as LatchHandle);
-    await cache.getOrCompute(data.key, () => {
-      started.countDown();
-      return new Promise(() => setTimeout(() => process.exit(3), 20)); // never resolves; the thread exits
-    }, { leaseMs: data.leaseMs });
+    await cache.getOrCompute(
+      data.key,
+      () => {
+        started.countDown();
+        return new Promise(() => setTimeout(() => process.exit(3), 20)); // never resolves; the thread exits
+      },
+      { leaseMs: data.leaseMs },
+    );
   },
 };
 

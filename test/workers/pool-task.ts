@@ -6,7 +6,19 @@ import { cache, primitives, workerData } from '../../src/pool/worker.js';
 import { type FaultPoint, armFaultPoint } from '../../src/shared/fault-points.js';
 
 interface Job {
-  op: 'writeThenReadAll' | 'get' | 'sleep' | 'spin' | 'threadId' | 'workerData' | 'hold' | 'lockAndHang' | 'holdWordLock' | 'churn' | 'crashAt' | 'computeAndHang';
+  op:
+    | 'writeThenReadAll'
+    | 'get'
+    | 'sleep'
+    | 'spin'
+    | 'threadId'
+    | 'workerData'
+    | 'hold'
+    | 'lockAndHang'
+    | 'holdWordLock'
+    | 'churn'
+    | 'crashAt'
+    | 'computeAndHang';
   byteOffset?: number;
   point?: FaultPoint;
   action?: 'set' | 'setNew' | 'delete' | 'clear';
@@ -69,10 +81,14 @@ export default async function task(job: Job): Promise<unknown> {
     }
     case 'computeAndHang':
       // Own a getOrCompute flight whose computation never ends; only termination ends it.
-      return cache!.getOrCompute(job.key!, () => {
-        (primitives[job.latch!] as Latch).countDown();
-        return new Promise(() => {});
-      }, { leaseMs: 3_600_000 });
+      return cache!.getOrCompute(
+        job.key!,
+        () => {
+          (primitives[job.latch!] as Latch).countDown();
+          return new Promise(() => {});
+        },
+        { leaseMs: 3_600_000 },
+      );
     case 'crashAt': {
       // Arm a fault point, then do what reaches it: the thread exits there, holding its locks.
       armFaultPoint(job.point!);

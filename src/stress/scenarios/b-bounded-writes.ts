@@ -50,7 +50,8 @@ export const boundedWrites = defineScenario({
       if (key !== `writer:${v.k}` || v.check !== checkOf(v.k) || v.text.length !== v.k % 40) return 'torn entry';
     }
     const sets = cache.stats().sets - (ctx.local.setsBefore as number);
-    if (sets !== ctx.params.writers || cache.size !== entries.length) return `counts disagree: ${sets} sets counted, size ${cache.size}, ${entries.length} present`;
+    if (sets !== ctx.params.writers || cache.size !== entries.length)
+      return `counts disagree: ${sets} sets counted, size ${cache.size}, ${entries.length} present`;
     return integrityOf(cache) ?? 'bounded, intact, counted';
   },
   reset(ctx) {

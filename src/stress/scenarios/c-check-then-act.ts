@@ -13,7 +13,10 @@ export const checkThenAct = defineScenario({
   name: 'check-then-act',
   title: 'Check-then-act overflow ("evict before adding", `while` not `if`)',
   audit: 'C',
-  variants: { unsafe: 'if (size >= max) evict one; then insert, no lock across', safe: 'SharedCache: evict in a loop, before inserting, under the insert\'s lock' },
+  variants: {
+    unsafe: 'if (size >= max) evict one; then insert, no lock across',
+    safe: "SharedCache: evict in a loop, before inserting, under the insert's lock",
+  },
   params: { maxEntries: 50, inserts: 200, workers: 2 },
   actors: (p) => p.workers,
   trials: { full: 100_000, quick: 500 },

@@ -46,24 +46,28 @@ export const conversations = defineScenario({
     const { concurrentConversations, messagesEach, keep } = ctx.params;
     // Every actor writes its share of every conversation's messages, sweeping the conversations
     // in the same order, so that the actors meet on each conversation.
-    for (let round = shareOf(messagesEach, ctx.actors, ctx.actor); round > 0; round--) for (let c = 0; c < concurrentConversations; c++) {
-      const seq = cache.increment(`seq:${c}`) as number;
-      const message: Message = { seq, from: ctx.actor };
-      if (ctx.variant === 'unsafe') {
-        const list = (cache.get(`conv:${c}`) as Message[] | undefined) ?? [];
-        ctx.point();
-        cache.set(`conv:${c}`, [...list, message].slice(-keep));
-        continue;
+    for (let round = shareOf(messagesEach, ctx.actors, ctx.actor); round > 0; round--)
+      for (let c = 0; c < concurrentConversations; c++) {
+        const seq = cache.increment(`seq:${c}`) as number;
+        const message: Message = { seq, from: ctx.actor };
+        if (ctx.variant === 'unsafe') {
+          const list = (cache.get(`conv:${c}`) as Message[] | undefined) ?? [];
+          ctx.point();
+          cache.set(`conv:${c}`, [...list, message].slice(-keep));
+          continue;
+        }
+        for (;;) {
+          const list = cache.get(`conv:${c}`) as Message[] | undefined;
+          const next = [...(list ?? []), message].sort((a, b) => a.seq - b.seq).slice(-keep);
+          const call =
+            list === undefined
+              ? ctx.history.invoke(Op.setIfAbsent, c, digestOf(next))
+              : ctx.history.invoke(Op.compareAndSet, c, digestOf(list), digestOf(next));
+          const done = list === undefined ? cache.setIfAbsent(`conv:${c}`, next) : cache.compareAndSet(`conv:${c}`, list, next);
+          ctx.history.respond(call, done);
+          if (done) break;
+        }
       }
-      for (;;) {
-        const list = cache.get(`conv:${c}`) as Message[] | undefined;
-        const next = [...(list ?? []), message].sort((a, b) => a.seq - b.seq).slice(-keep);
-        const call = list === undefined ? ctx.history.invoke(Op.setIfAbsent, c, digestOf(next)) : ctx.history.invoke(Op.compareAndSet, c, digestOf(list), digestOf(next));
-        const done = list === undefined ? cache.setIfAbsent(`conv:${c}`, next) : cache.compareAndSet(`conv:${c}`, list, next);
-        ctx.history.respond(call, done);
-        if (done) break;
-      }
-    }
   },
   arbiter(ctx) {
     const cache = cacheOf(ctx);
@@ -72,7 +76,9 @@ export const conversations = defineScenario({
       const seqs = ((cache.get(`conv:${c}`) as Message[] | undefined) ?? []).map((m) => m.seq);
       const expected = Array.from({ length: Math.min(keep, perConversation) }, (_, i) => perConversation - Math.min(keep, perConversation) + 1 + i);
       if (seqs.length !== expected.length || seqs.some((s, i) => s !== expected[i])) {
-        return seqs.length < expected.length || new Set(seqs).size < seqs.length || !expected.every((s) => seqs.includes(s)) ? 'messages lost' : 'messages out of order';
+        return seqs.length < expected.length || new Set(seqs).size < seqs.length || !expected.every((s) => seqs.includes(s))
+          ? 'messages lost'
+          : 'messages out of order';
       }
     }
     if (ctx.variant === 'safe' && checkLinearizable(ctx.history.read()).linearizable === false) return 'not linearizable';
@@ -87,7 +93,7 @@ export const conversations = defineScenario({
     { id: 'messages lost', grade: 'FORBIDDEN', description: 'a conversation misses one of its newest messages (a lost update)' },
     { id: 'messages out of order', grade: 'FORBIDDEN', description: 'the newest messages are there, out of sequence order' },
     { id: 'not linearizable', grade: 'FORBIDDEN', description: 'the recorded compare-and-set history has no valid sequential order' },
-    { id: /^sequential test failed/, grade: 'FORBIDDEN', description: 'the audit\'s sequential test: 1,100 conversations did not leave the 1,000 newest' },
+    { id: /^sequential test failed/, grade: 'FORBIDDEN', description: "the audit's sequential test: 1,100 conversations did not leave the 1,000 newest" },
   ],
 });
 

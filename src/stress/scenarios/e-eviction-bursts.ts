@@ -16,7 +16,10 @@ export const evictionBursts = defineScenario({
   name: 'eviction-bursts',
   title: 'Eviction bursts: high-water 80, low-water 50',
   audit: 'E',
-  variants: { unsafe: 'evict one entry when past the threshold (check-then-act)', safe: 'SharedCache with highWater 80 / lowWater 50: evict down to 50 under the insert\'s lock' },
+  variants: {
+    unsafe: 'evict one entry when past the threshold (check-then-act)',
+    safe: "SharedCache with highWater 80 / lowWater 50: evict down to 50 under the insert's lock",
+  },
   params: { capacity: 100, highWater: 80, lowWater: 50, burst: 400, workers: 2 },
   actors: (p) => p.workers,
   trials: { full: 100_000, quick: 300 },

@@ -55,7 +55,7 @@ export const setIfAbsent = defineScenario({
     const history = ctx.history.read();
     const winners = history.filter((o) => o.op === Op.setIfAbsent && o.result === 1);
     if (winners.length !== 1) return `${winners.length} winners`;
-    if (decodeStored(cache.get(KEY)) !== String(winners[0]!.arg)) return 'the winner\'s value is not the stored one';
+    if (decodeStored(cache.get(KEY)) !== String(winners[0]!.arg)) return "the winner's value is not the stored one";
     if (checkLinearizable(history).linearizable === false) return 'not linearizable';
     return deadMansSwitch(cache, ctx.params.ttlSeconds * 1000);
   },

@@ -13,9 +13,24 @@ type Importance = 'high' | 'medium' | 'low';
 
 /** The audit's tier table: [from minutes, TTL seconds] steps per importance. */
 export const TIER_TABLE: Readonly<Record<Importance, ReadonlyArray<readonly [number, number]>>> = Object.freeze({
-  high: Object.freeze([[0, 0], [60, 5], [180, 30], [360, 60]] as const),
-  medium: Object.freeze([[0, 0], [30, 5], [90, 30], [180, 60]] as const),
-  low: Object.freeze([[0, 0], [15, 5], [45, 20], [90, 45]] as const),
+  high: Object.freeze([
+    [0, 0],
+    [60, 5],
+    [180, 30],
+    [360, 60],
+  ] as const),
+  medium: Object.freeze([
+    [0, 0],
+    [30, 5],
+    [90, 30],
+    [180, 60],
+  ] as const),
+  low: Object.freeze([
+    [0, 0],
+    [15, 5],
+    [45, 20],
+    [90, 45],
+  ] as const),
 });
 
 const IMPORTANCES: readonly Importance[] = ['high', 'medium', 'low'];
@@ -81,7 +96,7 @@ export const purePolicy = defineScenario({
     new Int32Array(ctx.shared as SharedArrayBuffer).fill(0);
   },
   outcomes: [
-    { id: 'identical, table-exact, stateless', grade: 'ACCEPTABLE', description: 'every worker gave the tier table\'s answers; no state kept' },
+    { id: 'identical, table-exact, stateless', grade: 'ACCEPTABLE', description: "every worker gave the tier table's answers; no state kept" },
     { id: /workers disagree/, grade: 'FORBIDDEN', description: 'workers gave different answers for the same inputs' },
     { id: 'the policy keeps state that grows with calls', grade: 'FORBIDDEN', description: 'object growth: the policy remembers calls' },
     { id: 'thresholds changed after use', grade: 'FORBIDDEN', description: 'the thresholds moved' },

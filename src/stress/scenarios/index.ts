@@ -42,5 +42,8 @@ export function builtInEntries(ids: readonly string[] = []): ScenarioEntry[] {
       throw new RangeError(`unknown scenario '${id}' (sabre stress --list shows them)`);
     }
   }
-  return SCENARIOS.filter((s) => wanted.length === 0 || wanted.includes(s.id.toLowerCase()) || wanted.includes(s.name)).map((scenario) => ({ scenario, module: BUILT_IN_MODULE }));
+  return SCENARIOS.filter((s) => wanted.length === 0 || wanted.includes(s.id.toLowerCase()) || wanted.includes(s.name)).map((scenario) => ({
+    scenario,
+    module: BUILT_IN_MODULE,
+  }));
 }

@@ -51,7 +51,10 @@ export const memoryShutdown = defineScenario({
   name: 'memory-shutdown',
   title: 'Memory guard and clean shutdown on SIGTERM',
   audit: 'J',
-  variants: { unsafe: 'plain worker_threads: no memory bound, no signal handling', safe: 'a sabre pool: memory guard (warning at 80 %, reject at the limit) and SIGTERM drain' },
+  variants: {
+    unsafe: 'plain worker_threads: no memory bound, no signal handling',
+    safe: 'a sabre pool: memory guard (warning at 80 %, reject at the limit) and SIGTERM drain',
+  },
   params: { timeoutSeconds: 20 },
   actors: () => 1,
   trials: { full: 20, quick: 1 },
@@ -70,7 +73,11 @@ export const memoryShutdown = defineScenario({
     return 'warned, limited, exited 0';
   },
   outcomes: [
-    { id: 'warned, limited, exited 0', grade: 'ACCEPTABLE', description: "one 'warning' then one 'limit' event; SIGTERM drained the workers and the process exited 0" },
+    {
+      id: 'warned, limited, exited 0',
+      grade: 'ACCEPTABLE',
+      description: "one 'warning' then one 'limit' event; SIGTERM drained the workers and the process exited 0",
+    },
     { id: /^killed by/, grade: 'FORBIDDEN', description: 'the signal killed the process with its workers running' },
     { id: /^exit code/, grade: 'FORBIDDEN', description: 'the process did not exit cleanly' },
     { id: /^memory events/, grade: 'FORBIDDEN', description: 'the memory guard did not report exactly its two transitions' },

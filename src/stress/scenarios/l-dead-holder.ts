@@ -27,7 +27,7 @@ export const deadHolder = defineScenario({
   name: 'dead-holder',
   title: 'A worker dies holding a lock (inside a cache mutation)',
   audit: 'L',
-  variants: { unsafe: 'plain worker_threads: the dead holder\'s lock stays held', safe: 'a sabre pool: locks taken over, cache repaired, locks released' },
+  variants: { unsafe: "plain worker_threads: the dead holder's lock stays held", safe: 'a sabre pool: locks taken over, cache repaired, locks released' },
   params: { lockWaitMs: 1_000 },
   actors: () => 1,
   trials: { full: 2_000, quick: 10 },
@@ -43,7 +43,10 @@ export const deadHolder = defineScenario({
     if (ctx.variant === 'unsafe') {
       const lock = Mutex.create();
       // The victim: takes the lock and exits, as a crash would.
-      const victim = new Worker(`import('${new URL('../../shared/mutex.js', import.meta.url).href}').then(({ Mutex }) => { Mutex.attach(require('node:worker_threads').workerData).lock(); process.exit(1); });`, { eval: true, workerData: lock.handle });
+      const victim = new Worker(
+        `import('${new URL('../../shared/mutex.js', import.meta.url).href}').then(({ Mutex }) => { Mutex.attach(require('node:worker_threads').workerData).lock(); process.exit(1); });`,
+        { eval: true, workerData: lock.handle },
+      );
       await once(victim, 'exit');
       ctx.local.lockFree = lock.lock(ctx.params.lockWaitMs);
       ctx.local.consistent = true;
@@ -73,7 +76,7 @@ export const deadHolder = defineScenario({
   },
   outcomes: [
     { id: 'lock free, cache consistent', grade: 'ACCEPTABLE', description: "the dead holder's lock was released and the cache repaired" },
-    { id: /^lock still held/, grade: 'FORBIDDEN', description: 'the dead holder\'s lock stayed held: every other worker would wait forever' },
+    { id: /^lock still held/, grade: 'FORBIDDEN', description: "the dead holder's lock stayed held: every other worker would wait forever" },
     { id: 'cache left inconsistent', grade: 'FORBIDDEN', description: 'the interrupted mutation was left half-applied' },
   ],
 });

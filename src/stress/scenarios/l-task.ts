@@ -14,7 +14,8 @@ export interface VictimJob {
 function reach(point: FaultPoint, n: number): void {
   if (point === 'clear:halfway') cache!.clear();
   else if (point === 'delete:unlinked') cache!.delete(`key:${n % 64}`);
-  else if (point === 'put:in-place' || point === 'write:locked') cache!.set(`key:${n % 64}`, 'rewritten'); // the same length as 'value:xyz'
+  else if (point === 'put:in-place' || point === 'write:locked')
+    cache!.set(`key:${n % 64}`, 'rewritten'); // the same length as 'value:xyz'
   else cache!.set(`new:${n}:${Math.random()}`, 'longer than the old values');
 }
 
