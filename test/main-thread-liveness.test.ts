@@ -131,6 +131,24 @@ describe('the main thread against a lock whose holder dies', () => {
     expect(cache[cacheModule.checkIntegrity]()).toEqual([]);
   });
 
+  it('a getOrCompute owner that cannot store its value (its stripe held by a dying worker) still ends its flight: waiters do not sleep out the lease', async () => {
+    const cache = sabre.SharedCache.create({ maxEntries: 64, maxBytes: 8192, lockTimeoutMs: 200 });
+    let finish: (value: string) => void = () => {};
+    const owner = cache.getOrCompute('k', () => new Promise<string>((resolve) => (finish = resolve)), { leaseMs: 3_600_000 });
+    await new Promise((resolve) => setImmediate(resolve));
+    const waiter = cache.getOrCompute('k', () => 'computed by the waiter', { leaseMs: 3_600_000 });
+    const worker = holder(cache.handle.buffer, stripeLockOffset(cache, 'k'));
+    const recovered = sabre.recoverOnExit(worker, [cache]);
+    await new Promise((resolve) => worker.once('message', resolve));
+    finish('computed by the owner'); // its store meets the held stripe and gives up after 200 ms
+    await expect(owner).rejects.toBeInstanceOf(sabre.LockUnavailableError);
+    void worker.terminate();
+    await recovered; // the stripe is free again: the owner's retry ends the flight
+    await expect(waiter).rejects.toThrow(/held by thread/); // the owner's error, within the lease of an hour
+    await expect(cache.getOrCompute('k', () => 'later')).resolves.toBe('later');
+    expect(cache[cacheModule.checkIntegrity]()).toEqual([]);
+  });
+
   it('stats() and entries() on the main thread are bounded the same way, and work again once the holder lets go', async () => {
     const cache = sabre.SharedCache.create({ maxEntries: 64, maxBytes: 8192, lockTimeoutMs: 100 });
     cache.set('k', 1);

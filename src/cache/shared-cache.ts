@@ -17,7 +17,7 @@
  * - Every slot a write changes carries the writer's tag while it changes (SLOT.IN_FLUX), so if
  *   the writer dies the coordinator can repair the cache exactly (recovery.ts).
  */
-import { HandleError, IllegalStateError, InvalidArgumentError, MemoryLimitError } from '../errors.js';
+import { HandleError, IllegalStateError, InvalidArgumentError, LockUnavailableError, MemoryLimitError } from '../errors.js';
 import { adoptFromDeadHolder } from '../shared/holder.js';
 import { attachRegion, defineSpec, headerOf } from '../shared/region.js';
 import { OWNER_MASK, SELF_TAG } from '../shared/thread.js';
@@ -192,6 +192,8 @@ const INT64_MAX = 2n ** 63n - 1n;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** What a counter's value takes encoded: a float64, or an int64 bigint. */
 const COUNTER_BYTES = 8;
+/** How often a flight that could not be ended tries again (#endFlightSoon). */
+const END_FLIGHT_RETRY_MS = 10;
 /** getOrCompute's default lease, in ms. */
 const DEFAULT_LEASE_MS = 30_000;
 
@@ -572,20 +574,42 @@ export class SharedCache<V = unknown> {
       value = await compute();
       if (value !== undefined) encoded = this.#encode(k, value);
     } catch (error) {
-      this.#endFlightWithout(k, flight, { failed: true, error });
+      this.#endFlightSoon(k, flight, { failed: true, error });
       throw error;
     }
     if (encoded === undefined) {
-      this.#endFlightWithout(k, flight, { failed: false });
+      this.#endFlightSoon(k, flight, { failed: false });
       return value;
     }
     const stored = encoded;
-    this.#write(k, (slot) => {
-      // Store unless someone set a value meanwhile, or another caller took the flight over.
-      if (slot >= 0 && !this.#ownsFlight(slot, flight)) return;
-      this.#storeValue(k, slot, stored, expiry);
-    });
+    try {
+      this.#write(k, (slot) => {
+        // Store unless someone set a value meanwhile, or another caller took the flight over.
+        if (slot >= 0 && !this.#ownsFlight(slot, flight)) return;
+        this.#storeValue(k, slot, stored, expiry);
+      });
+    } catch (error) {
+      // Not stored (a lock held by a stuck or dead thread, …): the flight still ends, with this
+      // error, or its waiters would sleep out the whole lease.
+      this.#endFlightSoon(k, flight, { failed: true, error });
+      throw error;
+    }
     return value;
+  }
+
+  /**
+   * Ends a flight that has no value (#endFlightWithout) now or, if the cache's locks cannot be had
+   * now (a holder stuck or dead, not yet recovered), as soon as they can: retried every 10 ms
+   * until the lease runs out, when a waiter takes the flight over anyway. A flight left open
+   * keeps its waiters parked for the rest of its lease.
+   */
+  #endFlightSoon(k: KeyRef, flight: Flight, outcome: FlightOutcome): void {
+    try {
+      this.#endFlightWithout(k, flight, outcome);
+    } catch (error) {
+      if (!(error instanceof LockUnavailableError) || Date.now() >= flight.leaseExpiry) return;
+      setTimeout(() => this.#endFlightSoon(k, flight, outcome), END_FLIGHT_RETRY_MS).unref();
+    }
   }
 
   /** Ends a flight that has no value: records why for its waiters, removes its placeholder (if still its own) and wakes them. */
