@@ -25,21 +25,13 @@ describe('README', () => {
   });
 
   it('the cache example runs as printed and prints what it says', () => {
-    const block = /cache-example\.mjs[\s\S]*?\n([\s\S]*?)```/.exec(readme)?.[0];
-    expect(block).toBeDefined();
-    const code = block!.slice(block!.indexOf('\n') + 1, block!.lastIndexOf('```'));
-    writeFileSync(exampleFile, code);
-    const run = spawnSync(process.execPath, [fileURLToPath(exampleFile)], { encoding: 'utf8', timeout: 60_000 });
+    const run = runExampleFile('cache-example.mjs');
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe("{ name: 'user 1 of worker 0' } 2000 2001");
   });
 
   it("the recovery example runs as printed: the dead worker's mutex is released", () => {
-    const block = /recover-example\.mjs[\s\S]*?\n([\s\S]*?)```/.exec(readme)?.[0];
-    expect(block).toBeDefined();
-    const code = block!.slice(block!.indexOf('\n') + 1, block!.lastIndexOf('```'));
-    writeFileSync(exampleFile, code);
-    const run = spawnSync(process.execPath, [fileURLToPath(exampleFile)], { encoding: 'utf8', timeout: 60_000 });
+    const run = runExampleFile('recover-example.mjs');
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe('true false 1');
   });
@@ -73,6 +65,14 @@ describe('README', () => {
     }
   });
 });
+
+/** Writes the README's code block headed `// <name>` inside the package and runs it. */
+function runExampleFile(name: string) {
+  const block = new RegExp(`${name.replace('.', '\\.')}[\\s\\S]*?\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[0];
+  expect(block, `README has a code block headed // ${name}`).toBeDefined();
+  writeFileSync(exampleFile, block!.slice(block!.indexOf('\n') + 1, block!.lastIndexOf('```')));
+  return spawnSync(process.execPath, [fileURLToPath(exampleFile)], { encoding: 'utf8', timeout: 60_000 });
+}
 
 /**
  * Writes the README's code blocks headed `// <module>` and `// <main>` into test/fixtures/<dir>/
