@@ -16,6 +16,8 @@ export const EXIT = {
   usage: 2,
   /** A harness error: sabre itself failed, or a variant could not be run to a verdict. */
   harness: 3,
+  /** Interrupted (Ctrl-C): the report of what ran was written (128 + SIGINT, as shells report it). */
+  interrupted: 130,
 } as const;
 
 /** The exit codes, as `sabre --help` and `sabre stress --help` print them. */
@@ -26,7 +28,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   2  usage or configuration error: an unknown option, command or scenario, a bad
      value, a --module that does not load, a report that cannot be written
   3  harness error: a variant could not be run to a verdict (a worker crashed, a
-     scenario threw in a worker) or sabre itself failed; takes precedence over 1`;
+     scenario threw in a worker) or sabre itself failed; takes precedence over 1
+  130 interrupted (Ctrl-C): the reports of what ran were written`;
 
 /** The environment variables the CLI reads, for the same help texts. */
 export const ENVIRONMENT_HELP = `Environment:

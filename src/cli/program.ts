@@ -4,7 +4,6 @@
  * commander's own errors (unknown option, missing argument) print one line and a pointer to the
  * help, and end with exit code 2 (exit-codes.ts), like every usage error.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { Command } from 'commander';
 import { addBenchCommand } from './bench-command.js';
@@ -12,17 +11,16 @@ import { colorEnabled } from './color.js';
 import { ENVIRONMENT_HELP, EXIT_CODES_HELP } from './exit-codes.js';
 import { addStressCommand } from './stress-command.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string; description: string };
+import { description, version } from './version.js';
 
-/** sabre's version (from package.json). */
-export const version = pkg.version;
+export { version } from './version.js';
 
 /** Builds the CLI; exported so tests can drive it without spawning a process. */
 export function buildCli(): Command {
   // Set before the commands are added: commander copies these settings into each of them.
   const program = new Command('sabre')
-    .description(pkg.description)
-    .version(pkg.version, '-v, --version', 'print the sabre version')
+    .description(description)
+    .version(version, '-v, --version', 'print the sabre version')
     .helpOption('-h, --help', 'show help')
     .exitOverride() // main.ts turns commander's errors into exit code 2
     .configureOutput({
@@ -70,7 +68,7 @@ export function machineFacts(): Record<string, string | number | boolean> {
     growable = false;
   }
   return {
-    sabre: pkg.version,
+    sabre: version,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     cores: availableParallelism(),

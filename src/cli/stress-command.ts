@@ -16,10 +16,12 @@ import { toHtml } from '../stress/report/html.js';
 import { toJunit } from '../stress/report/junit.js';
 import { toMarkdown } from '../stress/report/markdown.js';
 import { verdictFooter, verdictLabel, verdictTable } from '../stress/report/table.js';
-import { type Progress, type RunOptions, type ScenarioEntry, runVariant } from '../stress/runner.js';
-import { type Variant, VARIANTS, resolveParams } from '../stress/scenario.js';
+import { type Progress, type RunOptions, budgetOf, runVariant } from '../stress/runner.js';
+import { type Params, type Scenario, type ScenarioEntry, type Variant, resolveParams, unknownParams, variantsOf } from '../stress/scenario.js';
 import { BUILT_IN_MODULE, SCENARIOS, builtInEntries } from '../stress/scenarios/index.js';
-import { loadScenario } from '../stress/stride.js';
+import { loadScenario, scenariosOf } from '../stress/stride.js';
+import { version } from './version.js';
+import { startWatchdog } from './watchdog.js';
 import { decodeToken } from '../stress/token.js';
 import type { Verdict } from '../stress/verdict.js';
 
@@ -28,6 +30,8 @@ interface StressOptions {
   workers?: number;
   budget?: number;
   quick?: boolean;
+  thorough?: boolean;
+  trialTimeout?: number;
   seed?: number;
   replay?: string;
   trials?: number;
@@ -47,7 +51,7 @@ export function parseDuration(text: string): number {
   if (!match) throw new CommanderArgumentError(`'${text}' is not a duration (e.g. 10s, 500ms, 2m)`);
   const value = Number(match[1]);
   const ms = match[2] === 'ms' ? value : match[2] === 'm' ? value * 60_000 : value * 1_000;
-  if (!(ms > 0)) throw new CommanderArgumentError('the budget must be > 0');
+  if (!(ms > 0)) throw new CommanderArgumentError('a duration must be > 0');
   return ms;
 }
 
@@ -72,18 +76,20 @@ function collectParam(text: string, previous: Record<string, number>): Record<st
 export function addStressCommand(program: Command): void {
   program
     .command('stress')
-    .description('reproduce every audited race on its unsafe variant and prove its safe variant clean')
-    .argument('[scenario...]', 'scenario ids or names (default: all; see --list)')
-    .option('--list', 'list the scenarios and their parameters, then exit')
+    .description('run race scenarios on real threads: reproduce every audited race on its unsafe variant and prove its safe variant clean, or test your own code (--module)')
+    .argument('[scenario...]', 'scenario ids or names (default: all, or all that --module exports; see --list)')
+    .option('--list', 'list the scenarios (with --module: that module\'s) and their parameters, then exit')
     .option('--workers <n>', 'actor threads, for the scenarios whose actor count is a parameter', parsePositiveInt)
-    .option('--budget <duration>', 'time budget per variant, e.g. 10s (default 3s with --quick, 180s otherwise)', parseDuration)
-    .option('--quick', 'the quick suite: few trials, short budgets (for CI)')
+    .option('--budget <duration>', 'time budget per variant, e.g. 10s (default 1.5s with --quick, 8s, 180s with --thorough)', parseDuration)
+    .option('--quick', 'the quick suite: few trials, short budgets (for CI; under a minute)')
+    .option('--thorough', 'the long suite: full trial counts, 180 s budgets (tens of minutes)')
+    .option('--trial-timeout <duration>', 'a trial that makes no progress this long is a hang (default: max(1s, 100x the median trial))', parseDuration)
     .option('--seed <n>', 'seed every random choice (default: random; printed)', parseNonNegativeInt)
     .option('--replay <token>', 'run again exactly what a replay token (printed on a failure) describes')
     .option('--trials <n>', "trials per variant (default: the scenario's)", parsePositiveInt)
-    .addOption(new Option('--variant <variant>', 'run only one variant').choices([...VARIANTS]))
+    .addOption(new Option('--variant <variant>', 'run only one variant of the pair scenarios').choices(['unsafe', 'safe']))
     .option('--param <name=value>', 'override a scenario parameter (repeatable), e.g. --param increments=200', collectParam, {})
-    .option('--module <file>', 'run the scenarios a module of your own exports (by id) instead of the built-in ones')
+    .option('--module <file>', 'run the scenarios a module of your own exports (.js, .mjs or .ts) instead of the built-in ones')
     .option('--json <file>', 'write the JSON report (- for standard output)')
     .option('--junit <file>', 'write JUnit XML (- for standard output)')
     .option('--md <file>', 'write a Markdown report (- for standard output)')
@@ -101,8 +107,9 @@ per-variant lines always go to standard error.\n\n${EXIT_CODES_HELP}\n\n${ENVIRO
 }
 
 async function stress(ids: string[], options: StressOptions): Promise<number> {
+  if (options.quick && options.thorough) throw new UsageError('--quick and --thorough exclude each other');
   if (options.list) {
-    list();
+    list(options.module !== undefined ? (await userEntries(options.module, [])).map((e) => e.scenario) : SCENARIOS);
     return 0;
   }
   const plan = await planRun(ids, options);
@@ -110,38 +117,66 @@ async function stress(ids: string[], options: StressOptions): Promise<number> {
   const startedAt = new Date();
   const bar = options.progress !== false && process.stderr.isTTY ? new ProgressBar() : undefined;
   const verdicts: Verdict[] = [];
-  console.error(`sabre stress: ${plan.entries.length} scenarios, ${plan.variants.join(' + ')}, seed ${plan.run.seed}${options.quick ? ', quick' : ''}`);
-  for (const entry of plan.entries) {
-    for (const variant of plan.variants) {
+  const runs = plan.entries.flatMap((entry) => plan.variantsOf(entry).map((variant) => ({ entry, variant })));
+  const mode = options.quick ? 'quick' : options.thorough ? 'thorough' : 'default';
+  console.error(`sabre stress: ${plan.entries.length} scenarios, ${runs.length} variants, ${mode} (${formatBudget(budgetOf(plan.run))} per variant), seed ${plan.run.seed}`);
+  // Ctrl-C: stop at the next trial and report what ran; a second Ctrl-C leaves at once.
+  const interrupt = new AbortController();
+  const onSigint = (): void => {
+    if (interrupt.signal.aborted) process.exit(EXIT.interrupted);
+    console.error('\nsabre stress: interrupted; finishing the current trial and writing the report (Ctrl-C again to leave now)');
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const watchdog = startWatchdog({ deadlineMs: runs.length * (budgetOf(plan.run) + VARIANT_SLACK_MS), stallMs: MAIN_STALL_MS });
+  try {
+    for (const { entry, variant } of runs) {
+      if (interrupt.signal.aborted) break;
       bar?.start(entry.scenario.id, variant);
-      const verdict = await runVariant(entry, variant, { ...plan.run, ...(bar ? { onProgress: (p: Progress) => bar.update(p) } : {}) });
+      const verdict = await runVariant(entry, variant, { ...plan.run, signal: interrupt.signal, ...(bar ? { onProgress: (p: Progress) => bar.update(p) } : {}) });
       bar?.stop();
       verdicts.push(verdict);
       if (!bar) console.error(`  ${verdictLabel(verdict)} ${entry.scenario.id} ${variant}: ${verdict.summary}`);
     }
+  } finally {
+    watchdog.stop();
+    process.off('SIGINT', onSigint);
   }
+  const interrupted = interrupt.signal.aborted;
   const report: RunReport = {
     tool: 'sabre stress',
-    version: (await import('./program.js')).version,
+    version,
     startedAt: startedAt.toISOString(),
     durationMs: Date.now() - startedAt.getTime(),
     seed: plan.run.seed!,
     quick: options.quick === true,
+    mode,
+    ...(interrupted ? { interrupted } : {}),
     machine: machine(),
-    passed: verdicts.every((v) => v.passed),
+    passed: !interrupted && verdicts.every((v) => v.passed),
     verdicts,
   };
   // The human table goes where no report does: stdout stays parseable with --json - and the like.
   const human = outputs.some((o) => o.file === '-') ? process.stderr : process.stdout;
   human.write(`${verdictTable(verdicts, colorEnabled(human))}\n${verdictFooter(verdicts)}\n`);
   writeReports(report, outputs);
+  if (interrupted) return EXIT.interrupted;
   if (verdicts.some((v) => v.error !== undefined)) return EXIT.harness;
   return report.passed ? EXIT.ok : EXIT.failed;
 }
 
+/** Past its budget, what a variant may take: starting its pool, one trial deadline, closing. The watchdog's margin. */
+const VARIANT_SLACK_MS = 180_000;
+/** How long the main thread may be silent before the watchdog ends the run. */
+const MAIN_STALL_MS = 30_000;
+
+function formatBudget(ms: number): string {
+  return ms >= 1_000 ? `${ms / 1_000} s` : `${ms} ms`;
+}
+
 interface Plan {
   readonly entries: ScenarioEntry[];
-  readonly variants: readonly Variant[];
+  readonly variantsOf: (entry: ScenarioEntry) => readonly Variant[];
   readonly run: RunOptions;
 }
 
@@ -150,6 +185,11 @@ async function planRun(ids: string[], options: StressOptions): Promise<Plan> {
   let plan: Plan;
   try {
     plan = await planFrom(ids, options);
+    const unknown = options.replay === undefined ? unknownParams(plan.entries.map((e) => e.scenario), plan.run.params ?? {}) : [];
+    if (unknown.length > 0) {
+      const known = [...new Set(plan.entries.flatMap((e) => Object.keys(e.scenario.params)))];
+      throw new UsageError(`--param ${unknown.join(', ')}: no scenario of this run has such a parameter (they have: ${known.length > 0 ? known.join(', ') : 'none'})`);
+    }
     for (const { scenario } of plan.entries) {
       const params = resolveParams(scenario, plan.run.params ?? {});
       const actors = scenario.actors(params);
@@ -167,62 +207,68 @@ async function planFrom(ids: string[], options: StressOptions): Promise<Plan> {
     const token = decodeToken(options.replay);
     const module = token.module !== undefined ? await loadUserModule(token.module, "the replay token's module") : BUILT_IN_MODULE;
     const scenario = await loadScenario(module, token.scenario);
+    const entry: ScenarioEntry = { scenario, module, ...(token.module === undefined ? { builtIn: true } : {}) };
     return {
-      entries: [{ scenario, module }],
-      variants: [token.variant],
-      run: { seed: token.seed, trials: token.trials, params: token.params, budgetMs: options.budget ?? 3_600_000 },
+      entries: [entry],
+      variantsOf: () => [token.variant],
+      run:
+        token.trial !== undefined
+          ? { seed: token.seed, params: token.params, replayTrial: token.trial, budgetMs: options.budget ?? REPLAY_BUDGET_MS, ...trialTimeout(options) }
+          : { seed: token.seed, trials: token.trials, params: token.params, budgetMs: options.budget ?? 3_600_000, ...trialTimeout(options) },
     };
   }
   const params = { ...options.param, ...(options.workers !== undefined ? { workers: options.workers } : {}) };
   const entries = options.module !== undefined ? await userEntries(options.module, ids) : builtInEntries(ids);
+  const only = options.variant;
   return {
     entries,
-    variants: options.variant ? [options.variant] : VARIANTS,
+    // --variant picks one of a pair; a single implementation has no variants to pick from and runs as it is.
+    variantsOf: (entry) => (only !== undefined && entry.scenario.variants !== undefined ? [only] : variantsOf(entry.scenario)),
     run: {
       seed: options.seed ?? Math.floor(Math.random() * 2 ** 31),
       quick: options.quick === true,
+      thorough: options.thorough === true,
       params,
       ...(options.budget !== undefined ? { budgetMs: options.budget } : {}),
       ...(options.trials !== undefined ? { trials: options.trials } : {}),
+      ...trialTimeout(options),
     },
   };
 }
 
+/** How long `--replay` of one trial runs it again, by default, before giving up. */
+const REPLAY_BUDGET_MS = 30_000;
+
+function trialTimeout(options: StressOptions): { trialTimeoutMs?: number } {
+  return options.trialTimeout !== undefined ? { trialTimeoutMs: options.trialTimeout } : {};
+}
+
+/** The scenarios `--module file` names (all that it exports when `ids` is empty). */
 async function userEntries(file: string, ids: string[]): Promise<ScenarioEntry[]> {
-  if (ids.length === 0) throw new UsageError('--module needs the ids of the scenarios to run');
   const module = await loadUserModule(file); // a module that does not load: its file and line
-  const exported = scenarioIds((await import(module)) as Record<string, unknown>);
-  const unknown = ids.filter((id) => !exported.includes(id));
-  if (unknown.length > 0) {
+  const exported = await scenariosOf(module);
+  const wanted = ids.map((id) => id.toLowerCase());
+  const unknown = ids.filter((id) => !exported.some((s) => s.id.toLowerCase() === id.toLowerCase() || s.name === id));
+  if (unknown.length > 0 || exported.length === 0) {
     throw new UsageError(
-      `--module ${file} exports no scenario ${unknown.map((id) => `'${id}'`).join(', ')} (it exports: ${exported.length > 0 ? exported.join(', ') : 'no scenario at all'})`,
+      `--module ${file} exports no scenario ${unknown.length > 0 ? unknown.map((id) => `'${id}'`).join(', ') : 'at all'} (it exports: ${exported.length > 0 ? exported.map((s) => s.id).join(', ') : 'no scenario: export what defineScenario returns'})`,
     );
   }
-  return Promise.all(ids.map(async (id) => ({ scenario: await loadScenario(module, id), module })));
+  return exported
+    .filter((s) => wanted.length === 0 || wanted.includes(s.id.toLowerCase()) || wanted.includes(s.name))
+    .map((scenario) => ({ scenario, module }));
 }
 
-/** The ids of the scenarios a module exports (as loadScenario finds them: exported, or in an exported array). */
-function scenarioIds(exports: Record<string, unknown>): string[] {
-  return Object.values(exports)
-    .flatMap((value) => (Array.isArray(value) ? value : [value]))
-    .filter(
-      (value): value is { id: string } =>
-        typeof value === 'object' &&
-        value !== null &&
-        typeof (value as { id?: unknown }).id === 'string' &&
-        typeof (value as { actor?: unknown }).actor === 'function',
-    )
-    .map((value) => value.id);
-}
-
-function list(): void {
-  for (const s of SCENARIOS) {
+function list(scenarios: readonly Scenario<Params, unknown>[]): void {
+  for (const s of scenarios) {
     const params = Object.entries(s.params)
       .map(([name, value]) => `${name}=${value}`)
       .join(' ');
     console.log(`${s.id.padEnd(8)} ${s.name.padEnd(20)} ${s.title}`);
-    console.log(`${''.padEnd(29)}unsafe: ${s.variants.unsafe}`);
-    console.log(`${''.padEnd(29)}safe:   ${s.variants.safe}`);
+    if (s.variants !== undefined) {
+      console.log(`${''.padEnd(29)}unsafe: ${s.variants.unsafe}`);
+      console.log(`${''.padEnd(29)}safe:   ${s.variants.safe}`);
+    } else if (s.description !== undefined) console.log(`${''.padEnd(29)}${s.description}`);
     console.log(`${''.padEnd(29)}params: ${params || '(none)'}; trials ${s.trials.quick} quick, ${s.trials.full} full`);
   }
 }

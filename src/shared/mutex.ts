@@ -39,7 +39,7 @@ const EPOCH = 2;
 const DEATHS = 3;
 const WAITERS = 1 << 30;
 
-const SPEC = defineSpec({ kind: 'sabre/mutex', id: 1, layout: 1, words: 4 });
+const SPEC = defineSpec({ kind: 'sabre/mutex', id: 1, layout: 1, words: 4, holderTag: (words) => Atomics.load(words, STATE) & OWNER_MASK });
 
 /**
  * Package-internal: how sabre's own structures (the cache's locks) take a mutex, on any thread,

@@ -25,6 +25,12 @@ export interface PrimitiveSpec<K extends string> {
   readonly layout: number;
   /** How many 32-bit words the primitive occupies, header included. */
   readonly words: number;
+  /**
+   * The holder tag (threadId + 1) of a primitive of this kind that records its holder, 0 when it is
+   * free or holders are not recorded (a diagnostic read: a stress harness names who a stuck thread
+   * waits for).
+   */
+  readonly holderTag?: (words: Int32Array) => number;
 }
 
 /** The structured-clonable description of a primitive that another thread attaches to. */
@@ -65,6 +71,20 @@ export function defineSpec<K extends string>(spec: PrimitiveSpec<K>): PrimitiveS
   specsById.set(spec.id, spec);
   widestWords = Math.max(widestWords, spec.words);
   return Object.freeze(spec);
+}
+
+/**
+ * What a primitive's word view holds, for diagnostics: its kind and its holder tag (0: none
+ * recorded). Undefined when the view does not start at a sabre header.
+ */
+export function describePrimitive(words: Int32Array): { readonly kind: string; readonly holderTag: number } | undefined {
+  const spec = specOfHeader(Atomics.load(words, 0));
+  return spec === undefined ? undefined : { kind: spec.kind, holderTag: spec.holderTag?.(words) ?? 0 };
+}
+
+/** The kind a header word names (e.g. 'sabre/mutex'), if it is a sabre header. */
+export function kindOfHeader(header: number): string | undefined {
+  return specOfHeader(header)?.kind;
 }
 
 /** The registered spec a header word names, if it is a sabre header. */

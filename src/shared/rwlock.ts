@@ -53,7 +53,17 @@ const READERS_WAITING = 1 << 29;
 const WRITERS_WAITING = 1 << 30;
 const WAITING = READERS_WAITING | WRITERS_WAITING;
 
-const SPEC = defineSpec({ kind: 'sabre/rwlock', id: 2, layout: 1, words: 6 });
+const SPEC = defineSpec({
+  kind: 'sabre/rwlock',
+  id: 2,
+  layout: 1,
+  words: 6,
+  // Only a writer is recorded: read holds are a count.
+  holderTag: (words) => {
+    const state = Atomics.load(words, STATE);
+    return (state & WRITE_LOCKED) !== 0 ? state & OWNER_MASK : 0;
+  },
+});
 
 /** The structured-clonable handle of an {@link RwLock}. */
 export type RwLockHandle = PrimitiveHandle<'sabre/rwlock'>;

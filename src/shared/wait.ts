@@ -78,13 +78,37 @@ export function broadcastNeedsNoPassOn(): void {}
  */
 export const PARK_SLICE_MS = 20;
 
+/**
+ * Told about every park of this thread: a stress harness uses it to say what a stuck thread waits
+ * on (which primitive, held by whom). Package-internal; see {@link observeParks}.
+ */
+export interface ParkObserver {
+  /** A park on `view[index]` begins (`view` starts at the primitive's header); returns a token for {@link ParkObserver.resumed}. */
+  parked(view: Int32Array, index: number, mode: 'blocking' | 'async'): number;
+  resumed(token: number): void;
+}
+
+/**
+ * Where the observer lives: a global symbol rather than a module variable, so that a harness and
+ * the code under test see the same observer even when they loaded two copies of sabre (a user's
+ * module outside the project that runs the harness).
+ */
+const OBSERVER = Symbol.for('sabre.parkObserver');
+type ObserverSlot = { [OBSERVER]?: ParkObserver };
+
+/** Installs (or with undefined removes) this thread's park observer. */
+export function observeParks(observer: ParkObserver | undefined): void {
+  if (observer === undefined) delete (globalThis as ObserverSlot)[OBSERVER];
+  else (globalThis as ObserverSlot)[OBSERVER] = observer;
+}
+
 /** Runs `steps` to completion with `Atomics.wait`, giving up at `deadline` (performance.now() clock). */
 export function parkBlocking<T>(view: Int32Array, steps: ParkSteps<T>, deadline: number): T {
   let step = steps.next();
   while (!step.done) {
     const { index, value } = step.value;
     const remaining = deadline - performance.now();
-    const reason: WakeReason = remaining <= 0 ? 'timed-out' : reasonOf(Atomics.wait(view, index, value, Math.min(remaining, PARK_SLICE_MS)), remaining);
+    const reason: WakeReason = remaining <= 0 ? 'timed-out' : reasonOf(observedWait(view, index, value, Math.min(remaining, PARK_SLICE_MS)), remaining);
     if (reason === 'woken') faultPoint('park:woken');
     step = steps.next(reason);
   }
@@ -106,7 +130,7 @@ export async function parkAsync<T>(view: Int32Array, steps: ParkSteps<T>, deadli
       let reason: WakeReason;
       if (signal?.aborted) reason = 'aborted';
       else if (remaining <= 0) reason = 'timed-out';
-      else reason = await sleepAsync(view, park, remaining, signal);
+      else reason = await observedSleep(view, park, remaining, signal);
       aborted ||= reason === 'aborted';
       step = steps.next(reason);
     }
@@ -117,11 +141,33 @@ export async function parkAsync<T>(view: Int32Array, steps: ParkSteps<T>, deadli
   }
 }
 
+function observedWait(view: Int32Array, index: number, value: number, timeoutMs: number): 'ok' | 'not-equal' | 'timed-out' {
+  const observer = (globalThis as ObserverSlot)[OBSERVER];
+  if (observer === undefined) return Atomics.wait(view, index, value, timeoutMs);
+  const token = observer.parked(view, index, 'blocking');
+  try {
+    return Atomics.wait(view, index, value, timeoutMs);
+  } finally {
+    observer.resumed(token);
+  }
+}
+
 /** A wait's outcome as a reason: a timed-out wait that slept only a slice of what was left is a `recheck`. */
 function reasonOf(outcome: 'ok' | 'not-equal' | 'timed-out', remainingMs: number): WakeReason {
   if (outcome === 'ok') return 'woken';
   if (outcome === 'not-equal') return 'changed';
   return remainingMs > PARK_SLICE_MS ? 'recheck' : 'timed-out';
+}
+
+async function observedSleep(view: Int32Array, park: Park, remainingMs: number, signal: AbortSignal | undefined): Promise<WakeReason> {
+  const observer = (globalThis as ObserverSlot)[OBSERVER];
+  if (observer === undefined) return sleepAsync(view, park, remainingMs, signal);
+  const token = observer.parked(view, park.index, 'async');
+  try {
+    return await sleepAsync(view, park, remainingMs, signal);
+  } finally {
+    observer.resumed(token);
+  }
 }
 
 function sleepAsync(view: Int32Array, park: Park, remainingMs: number, signal: AbortSignal | undefined): Promise<WakeReason> {

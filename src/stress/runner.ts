@@ -1,42 +1,47 @@
 /**
- * The main-thread side of a run: for each variant, a sabre pool (the coordinator) with one worker
- * per actor (plus one for the monitor), strides of trials until the trial target or the time
- * budget is reached (an unsafe variant stops at its first reproduction), and a verdict.
+ * The main-thread side of a run: for each variant, strides of trials on a pool of actor threads
+ * (variant-run.ts) until the trial target or the time budget is reached, and a verdict.
+ *
+ * Hangs are outcomes, and the run always ends:
+ * - Each stride is watched: when no actor moves for one trial deadline (default max(1 s, 100x the
+ *   median trial), or `trialTimeoutMs`), the trial's outcome is `hang` or `deadlock`, with what
+ *   each stuck actor was doing (diagnosis.ts); its threads are terminated and a fresh pool goes on.
+ * - The budget is a bound: when it runs out the actors stop before their next trial, so a variant
+ *   overruns its budget by at most one trial deadline.
+ * - An unsafe variant stops at its first forbidden outcome (reproduced); so does a single
+ *   implementation (failed). A safe variant goes on counting.
  */
 import { performance } from 'node:perf_hooks';
-import { createPool } from '../pool/pool.js';
-import { Barrier } from '../shared/barrier.js';
-import { HistoryLog } from './history.js';
 import { Reservoir, mixSeed } from './random.js';
-import { type Params, type Scenario, type Variant, VARIANTS, gradeOf, resolveParams } from './scenario.js';
-import type { StrideResult, StrideTask } from './stride.js';
-import { BUILT_IN_MODULE } from './scenarios/index.js';
+import { type Grade, type Params, type ScenarioEntry, type Variant, descriptionOf, gradeOf, resolveParams, variantsOf } from './scenario.js';
+import type { StrideResult } from './stride.js';
 import { encodeToken } from './token.js';
-import { TRIAL_GATE_WORDS } from './trial-gate.js';
 import { type Verdict, histogramOf, judge, summarize } from './verdict.js';
+import { VariantRun } from './variant-run.js';
 
-const STRESS_TASK = new URL('../../workers/stress-task.js', import.meta.url);
-
-/** A scenario and the module it is exported from (workers import that module to run it). */
-export interface ScenarioEntry {
-  readonly scenario: Scenario<Params, unknown>;
-  /** file: URL or path of a module that exports the scenario. */
-  readonly module: string;
-}
+export type { ScenarioEntry } from './scenario.js';
 
 export interface RunOptions {
   /** The run's seed (every random choice derives from it). Default: random. */
   readonly seed?: number;
   /** Use the scenarios' quick trial counts and a short budget (CI). */
   readonly quick?: boolean;
-  /** Time budget per variant in ms. Default: 3 s quick, 180 s full. */
+  /** Use the scenarios' full trial counts and a long budget (the thorough mode). */
+  readonly thorough?: boolean;
+  /** Time budget per variant in ms. Default: {@link QUICK_BUDGET_MS}, {@link DEFAULT_BUDGET_MS} or {@link THOROUGH_BUDGET_MS}. */
   readonly budgetMs?: number;
   /** Trials per variant (default: the scenario's, quick or full). */
   readonly trials?: number;
+  /** How long a trial may make no progress before it is a hang. Default: max(1 s, 100x the median trial). */
+  readonly trialTimeoutMs?: number;
   /** Parameter overrides, applied to every scenario that has the parameter. */
   readonly params?: Readonly<Record<string, number>>;
-  /** Only these variants (default both). */
+  /** Only these variants (default: the scenario's pair, or its single implementation). */
   readonly variants?: readonly Variant[];
+  /** Replay: run this trial (its seeds) again and again, up to `trials` times, until it shows a forbidden outcome. */
+  readonly replayTrial?: number;
+  /** Aborting it stops the run at the next trial; its verdicts then say `interrupted`. */
+  readonly signal?: AbortSignal;
   /** Called after each stride. */
   readonly onProgress?: (progress: Progress) => void;
 }
@@ -53,18 +58,100 @@ export interface Progress {
 
 /** Samples kept per measurement for the percentiles (a uniform reservoir of everything recorded). */
 const MAX_SAMPLES = 50_000;
+/** The first stride is short, so that the median trial (and so the trial deadline) is known early. */
+const FIRST_STRIDE = 10;
+const MIN_TRIAL_DEADLINE_MS = 1_000;
+const DEADLINE_PER_MEDIAN = 100;
 
-export const QUICK_BUDGET_MS = 3_000;
-export const FULL_BUDGET_MS = 180_000;
+export const QUICK_BUDGET_MS = 1_500;
+export const DEFAULT_BUDGET_MS = 8_000;
+export const THOROUGH_BUDGET_MS = 180_000;
+/** Trials of one replayed trial, by default. */
+const REPLAY_ATTEMPTS = 1_000;
 
-/** Runs both variants (or those asked for) of every entry, one after another. */
+/** The budget per variant the options ask for. */
+export function budgetOf(options: RunOptions): number {
+  return options.budgetMs ?? (options.quick ? QUICK_BUDGET_MS : options.thorough ? THOROUGH_BUDGET_MS : DEFAULT_BUDGET_MS);
+}
+
+/** Runs the variants (or those asked for) of every entry, one after another. */
 export async function runSuite(entries: readonly ScenarioEntry[], options: RunOptions = {}): Promise<Verdict[]> {
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const verdicts: Verdict[] = [];
   for (const entry of entries) {
-    for (const variant of options.variants ?? VARIANTS) verdicts.push(await runVariant(entry, variant, { ...options, seed }));
+    for (const variant of options.variants ?? variantsOf(entry.scenario)) verdicts.push(await runVariant(entry, variant, { ...options, seed }));
   }
   return verdicts;
+}
+
+/** What the strides of one variant add up to. */
+class Tally {
+  readonly counts = new Map<string, number>();
+  readonly samples = new Map<string, Reservoir>();
+  readonly trialMs: number[] = [];
+  trials = 0;
+  forbidden = 0;
+  first: { trial: number; outcome: string; detail?: string; at: number } | null = null;
+
+  constructor(
+    private readonly entry: ScenarioEntry,
+    private readonly seed: number,
+  ) {}
+
+  /** Grades fixed when the outcome was counted (outcomes recovered by spec, whose label a pattern may not match). */
+  readonly grades = new Map<string, Grade>();
+
+  /** Counts `n` trials judged by spec, recovered from a stride that stalled. */
+  countJudged(label: string, grade: Grade, n: number): void {
+    this.counts.set(label, (this.counts.get(label) ?? 0) + n);
+    this.grades.set(label, grade);
+    this.trials += n;
+    if (grade === 'FORBIDDEN') this.forbidden += n;
+  }
+
+  /** Counts one trial's outcome; `at` is when it was known (epoch ms). */
+  count(outcome: string, trial: number, at: number, detail?: string): void {
+    this.counts.set(outcome, (this.counts.get(outcome) ?? 0) + 1);
+    this.trials++;
+    if (gradeOf(this.entry.scenario.outcomes, outcome) !== 'FORBIDDEN') return;
+    this.forbidden++;
+    if (this.first === null || trial < this.first.trial) this.first = { trial, outcome, at, ...(detail !== undefined ? { detail } : {}) };
+  }
+
+  /** Merges a finished stride: actor 0's arbiter outcomes, and each trial in which an actor threw (the lowest actor's exception). */
+  mergeStride(results: readonly StrideResult[]): void {
+    const [lead] = results;
+    for (const [outcome, n] of lead!.outcomes) {
+      this.counts.set(outcome, (this.counts.get(outcome) ?? 0) + n);
+      this.trials += n;
+      if (gradeOf(this.entry.scenario.outcomes, outcome) === 'FORBIDDEN') this.forbidden += n;
+    }
+    if (lead!.firstForbidden !== null) {
+      const { trial, at } = lead!.firstForbidden;
+      const outcome = [...lead!.outcomes].find(([o]) => gradeOf(this.entry.scenario.outcomes, o) === 'FORBIDDEN')?.[0] ?? 'FORBIDDEN';
+      if (this.first === null || trial < this.first.trial) this.first = { trial, outcome, at };
+    }
+    const thrownByTrial = new Map<number, [string, number]>();
+    for (const result of results) for (const [trial, outcome, at] of result.thrown) if (!thrownByTrial.has(trial)) thrownByTrial.set(trial, [outcome, at]);
+    for (const [trial, [outcome, at]] of [...thrownByTrial].sort((a, b) => a[0] - b[0])) this.count(outcome, trial, at);
+    this.trialMs.push(...lead!.trialMs);
+    for (const result of results) this.mergeSamples(result.samples);
+  }
+
+  mergeSamples(samples: StrideResult['samples']): void {
+    for (const [name, values] of samples) {
+      let reservoir = this.samples.get(name);
+      if (!reservoir) this.samples.set(name, (reservoir = new Reservoir(MAX_SAMPLES, mixSeed(this.seed, name))));
+      for (const v of values) reservoir.add(v);
+    }
+  }
+
+  /** max(1 s, 100x the median trial so far). */
+  deadlineMs(): number {
+    if (this.trialMs.length === 0) return MIN_TRIAL_DEADLINE_MS;
+    const sorted = [...this.trialMs].sort((a, b) => a - b);
+    return Math.max(MIN_TRIAL_DEADLINE_MS, DEADLINE_PER_MEDIAN * sorted[Math.floor(sorted.length / 2)]!);
+  }
 }
 
 /** Runs one variant of one scenario and judges it. */
@@ -72,147 +159,97 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
   const { scenario } = entry;
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const params = resolveParams(scenario, options.params ?? {});
-  const target = options.trials ?? (options.quick ? scenario.trials.quick : scenario.trials.full);
-  const budgetMs = options.budgetMs ?? (options.quick ? QUICK_BUDGET_MS : FULL_BUDGET_MS);
-  const run = new VariantRun(entry, variant, params, seed);
+  const replay = options.replayTrial;
+  const target = options.trials ?? (replay !== undefined ? REPLAY_ATTEMPTS : options.quick ? scenario.trials.quick : scenario.trials.full);
+  const budgetMs = budgetOf(options);
+  const runSeed = mixSeed(seed, scenario.id, variant);
+  const tally = new Tally(entry, runSeed);
+  const stopEarly = variant !== 'safe'; // an unsafe variant has reproduced, a single implementation has failed
   let started = performance.now();
+  let nextTrial = 0;
   let error: string | undefined;
+  let run: VariantRun | undefined;
+  let budgetTimer: NodeJS.Timeout | undefined;
+  const stop = (): void => run?.requestStop();
+  options.signal?.addEventListener('abort', stop);
   try {
-    await run.start();
-    started = performance.now(); // the budget and the time to first reproduction count from ready workers
-    while (run.trials < target && performance.now() - started < budgetMs) {
-      await run.stride(Math.min(scenario.stride ?? 100, target - run.trials), started);
-      options.onProgress?.({
-        scenario: scenario.id,
-        variant,
-        trials: run.trials,
-        target,
-        forbidden: run.forbidden,
-        elapsedMs: performance.now() - started,
-        budgetMs,
-      });
-      if (variant === 'unsafe' && run.forbidden > 0) break; // reproduced: the time to first is what counts
+    for (let first = true; tally.trials < target && !options.signal?.aborted; first = false) {
+      run ??= await VariantRun.start(entry, variant, params, runSeed, nextTrial);
+      if (first) {
+        started = performance.now(); // the budget and the time to first reproduction count from ready workers
+        budgetTimer = setTimeout(stop, budgetMs);
+      }
+      if (performance.now() - started >= budgetMs) break;
+      const size = Math.min(first ? FIRST_STRIDE : (scenario.stride ?? 100), target - tally.trials);
+      const outcome = await run.stride(nextTrial, size, { deadlineMs: options.trialTimeoutMs ?? tally.deadlineMs(), replayTrial: replay });
+      if (outcome.kind === 'done') {
+        tally.mergeStride(outcome.results);
+        nextTrial += outcome.results[0]!.trialsRun;
+      } else {
+        // The stuck threads go; the stride's earlier outcomes were counted on the board.
+        for (const { label, grade, count } of outcome.judged) tally.countJudged(label, grade, count);
+        tally.count(outcome.diagnosis.outcome, outcome.trial, performance.timeOrigin + performance.now(), outcome.diagnosis.detail);
+        nextTrial = outcome.trial + 1;
+        await run.destroy();
+        run = undefined;
+      }
+      options.onProgress?.({ scenario: scenario.id, variant, trials: tally.trials, target, forbidden: tally.forbidden, elapsedMs: performance.now() - started, budgetMs });
+      if (stopEarly && tally.forbidden > 0) break;
+      if (outcome.kind === 'done' && outcome.results[0]!.trialsRun < size) break; // told to stop: budget or interrupt
     }
   } catch (caught) {
     error = caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught);
   } finally {
-    await run.close();
+    clearTimeout(budgetTimer);
+    options.signal?.removeEventListener('abort', stop);
+    if (run) tally.mergeSamples(await run.close());
   }
   const elapsedMs = performance.now() - started;
-  const { passed, summary } = judge(variant, run.trials, run.forbidden, error);
+  const interrupted = options.signal?.aborted === true;
+  const first = tally.first;
+  const { passed, summary } = judge(variant, {
+    trials: tally.trials,
+    forbidden: tally.forbidden,
+    ...(first ? { firstOutcome: first.outcome } : {}),
+    ...(error !== undefined ? { error } : {}),
+    interrupted,
+  });
   return {
     scenario: scenario.id,
     name: scenario.name,
     title: scenario.title,
-    audit: scenario.audit,
+    audit: scenario.audit ?? '',
     variant,
-    description: scenario.variants[variant],
+    description: descriptionOf(scenario, variant),
     passed,
-    summary,
-    trials: run.trials,
-    forbidden: run.forbidden,
-    histogram: histogramOf(run.counts, scenario.outcomes),
-    timeToFirstMs: run.timeToFirstMs,
-    firstForbiddenTrial: run.firstForbiddenTrial,
-    forbiddenRateUpperBound: run.forbidden === 0 && run.trials > 0 ? 3 / run.trials : null,
+    summary: replay !== undefined && first ? `${summary} (replay of trial ${replay}: shown at attempt ${tally.trials})` : summary,
+    trials: tally.trials,
+    forbidden: tally.forbidden,
+    histogram: histogramOf(tally.counts, scenario.outcomes, tally.grades),
+    timeToFirstMs: first ? Math.max(0, first.at - (performance.timeOrigin + started)) : null,
+    firstForbiddenTrial: first ? (replay ?? first.trial) : null,
+    ...(first ? { firstForbidden: { trial: replay ?? first.trial, outcome: first.outcome, ...(first.detail !== undefined ? { detail: first.detail } : {}) } } : {}),
+    forbiddenRateUpperBound: tally.forbidden === 0 && tally.trials > 0 ? 3 / tally.trials : null,
     elapsedMs,
-    samples: summarize(new Map([...run.samples].map(([name, r]) => [name, r.values]))),
+    samples: summarize(new Map([...tally.samples].map(([name, r]) => [name, r.values]))),
     params,
     seed,
     replay: encodeToken({
-      v: 1,
+      v: 2,
       scenario: scenario.id,
       variant,
       seed,
-      trials: Math.max(1, run.trials),
+      ...(first ? { trial: replay ?? first.trial } : {}),
+      trials: Math.max(1, tally.trials),
       params,
-      ...(isBuiltIn(entry) ? {} : { module: entry.module }),
+      ...(entry.builtIn ? {} : { module: entry.module }),
     }),
+    ...(interrupted ? { interrupted } : {}),
     ...(error !== undefined ? { error } : {}),
   };
 }
 
-function isBuiltIn(entry: ScenarioEntry): boolean {
-  return entry.module === BUILT_IN_MODULE;
-}
-
-/** The state of one variant's run: its pool, its shared state, and what the strides reported. */
-class VariantRun {
-  readonly counts = new Map<string, number>();
-  readonly samples = new Map<string, Reservoir>();
-  trials = 0;
-  forbidden = 0;
-  timeToFirstMs: number | null = null;
-  firstForbiddenTrial: number | null = null;
-  readonly #entry: ScenarioEntry;
-  readonly #variant: Variant;
-  readonly #params: Params;
-  readonly #seed: number;
-  readonly #actors: number;
-  #pool: ReturnType<typeof createPool> | undefined;
-  #base: Omit<StrideTask, 'role' | 'actor' | 'firstTrial' | 'trials'> | undefined;
-  #monitor: Promise<StrideResult> | undefined;
-
-  constructor(entry: ScenarioEntry, variant: Variant, params: Params, seed: number) {
-    this.#entry = entry;
-    this.#variant = variant;
-    this.#params = params;
-    this.#seed = mixSeed(seed, entry.scenario.id, variant);
-    this.#actors = entry.scenario.actors(params);
-    if (!Number.isInteger(this.#actors) || this.#actors < 1) throw new RangeError(`${entry.scenario.id}: actors must be an integer >= 1, got ${this.#actors}`);
-  }
-
-  async start(): Promise<void> {
-    const { scenario, module } = this.#entry;
-    const monitor = scenario.monitor !== undefined;
-    const cache = scenario.cache?.(this.#params, this.#variant);
-    this.#pool = createPool({ filename: STRESS_TASK, threads: this.#actors + (monitor ? 1 : 0), signals: false, ...(cache ? { cache } : {}) });
-    this.#base = {
-      module,
-      scenario: scenario.id,
-      variant: this.#variant,
-      params: this.#params,
-      shared: scenario.shared?.(this.#params, this.#variant),
-      actors: this.#actors,
-      seed: this.#seed,
-      barrier: Barrier.create({ parties: this.#actors }).handle,
-      history: HistoryLog.create(this.#actors, scenario.historyCapacity ?? 4_096),
-      monitorWords: new SharedArrayBuffer(64),
-      stop: new SharedArrayBuffer(4 * TRIAL_GATE_WORDS),
-    };
-    await this.#pool.broadcast('ping', { timeoutMs: 60_000 }); // every worker is up
-    if (monitor) this.#monitor = this.#pool.run<StrideResult>({ ...this.#base, role: 'monitor', actor: -1, firstTrial: 0, trials: 0 } satisfies StrideTask);
-  }
-
-  async stride(trials: number, started: number): Promise<void> {
-    const tasks = Array.from({ length: this.#actors }, (_, actor) =>
-      this.#pool!.run<StrideResult>({ ...this.#base!, role: 'actor', actor, firstTrial: this.trials, trials } satisfies StrideTask),
-    );
-    const results = await Promise.all(tasks);
-    for (const result of results) this.#merge(result);
-    const first = results[0]!.firstForbiddenTrial;
-    this.trials += trials;
-    if (first !== null && this.firstForbiddenTrial === null) {
-      this.firstForbiddenTrial = first;
-      this.timeToFirstMs = performance.now() - started;
-    }
-  }
-
-  #merge(result: StrideResult): void {
-    for (const [outcome, count] of result.outcomes) {
-      this.counts.set(outcome, (this.counts.get(outcome) ?? 0) + count);
-      if (gradeOf(this.#entry.scenario.outcomes, outcome) === 'FORBIDDEN') this.forbidden += count;
-    }
-    for (const [name, values] of result.samples) {
-      let reservoir = this.samples.get(name);
-      if (!reservoir) this.samples.set(name, (reservoir = new Reservoir(MAX_SAMPLES, mixSeed(this.#seed, name))));
-      for (const v of values) reservoir.add(v);
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.#base) Atomics.store(new Int32Array(this.#base.stop), 0, 1);
-    if (this.#monitor) this.#merge(await this.#monitor.catch(() => ({ outcomes: [], firstForbiddenTrial: null, samples: [] })));
-    await this.#pool?.close({ deadlineMs: 5_000 });
-  }
+/** The parameters a run of `entry` would use (for planning: actor counts, unknown names). */
+export function paramsOf(entry: ScenarioEntry, overrides: Readonly<Record<string, number>>): Params {
+  return resolveParams(entry.scenario, overrides);
 }

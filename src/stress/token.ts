@@ -1,15 +1,22 @@
 /**
- * Replay tokens: everything needed to run one variant of one scenario again with the same random
- * choices (seed, parameters, trial count), as one copy-pasteable string for `--replay`.
+ * Replay tokens: everything needed to run one trial again with the same random choices (seed,
+ * trial number, parameters), as one copy-pasteable string for `--replay`. A trial's random
+ * numbers and delay points depend only on the run's seed, the actor and the trial number, so the
+ * replay draws them again; the operating system's interleaving is not replayed, so `--replay`
+ * runs that same trial again and again until it shows its outcome (or the budget ends).
+ * A token without a trial (version 1, or a run with no forbidden outcome) runs the whole variant
+ * again with the same seed and trial count.
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 
 const TokenSchema = z.object({
-  v: z.literal(1),
+  v: z.union([z.literal(1), z.literal(2)]),
   scenario: z.string().regex(/^[A-Za-z0-9-]+$/),
-  variant: z.enum(['unsafe', 'safe']),
+  variant: z.enum(['unsafe', 'safe', 'single']),
   seed: z.number().int().nonnegative(),
+  /** The trial to replay (version 2). */
+  trial: z.number().int().nonnegative().optional(),
   trials: z.number().int().positive(),
   params: z.record(z.string(), z.number().finite()),
   module: z.string().optional(),

@@ -74,7 +74,7 @@ export function toHtml(report: RunReport): string {
         v,
         i,
       ) => `<section><h2>${escapeHtml(`${v.scenario} · ${v.title} · ${v.variant}`)} <span class="${v.passed ? 'pass' : 'fail'}">${verdictLabel(v)}</span></h2>
-<p class="summary">${escapeHtml(v.description)} — ${escapeHtml(v.summary)}${v.variant === 'unsafe' && v.timeToFirstMs !== null ? `; first reproduced after ${v.timeToFirstMs.toFixed(0)} ms` : ''}</p>
+<p class="summary">${escapeHtml(v.description)} — ${escapeHtml(v.summary)}${v.variant !== 'safe' && v.timeToFirstMs !== null ? `; first forbidden outcome after ${v.timeToFirstMs.toFixed(0)} ms` : ''}${v.firstForbidden?.detail !== undefined ? `<br>${escapeHtml(v.firstForbidden.detail)}` : ''}</p>
 <div class="charts"><div class="chart"><canvas id="outcomes-${i}"></canvas></div>${v.samples.some((s) => s.count > 0) ? `<div class="chart"><canvas id="samples-${i}"></canvas></div>` : ''}</div>
 ${v.passed ? '' : `<p>Replay: <code>npx sabre stress --replay ${escapeHtml(v.replay)}</code></p>`}</section>`,
     )

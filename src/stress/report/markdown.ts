@@ -23,13 +23,16 @@ export function toMarkdown(report: RunReport): string {
           .map((o) => `${o.count} × ${o.outcome} (${o.grade})`)
           .join('<br>');
     lines.push(
-      `| ${cell(`${v.scenario} ${v.title}`)} | ${v.variant} | ${v.passed ? 'PASS' : `**${verdictLabel(v)}**`} | ${v.trials} | ${v.forbidden} | ${v.variant === 'unsafe' ? formatMs(v.timeToFirstMs) : '—'} | ${v.forbiddenRateUpperBound === null ? '—' : `< ${formatRate(v.forbiddenRateUpperBound)}`} | ${cell(outcomes)} |`,
+      `| ${cell(`${v.scenario} ${v.title}`)} | ${v.variant} | ${v.passed ? 'PASS' : `**${verdictLabel(v)}**`} | ${v.trials} | ${v.forbidden} | ${v.variant !== 'safe' ? formatMs(v.timeToFirstMs) : '—'} | ${v.forbiddenRateUpperBound === null ? '—' : `< ${formatRate(v.forbiddenRateUpperBound)}`} | ${cell(outcomes)} |`,
     );
   }
   const failed = report.verdicts.filter((v) => !v.passed);
   if (failed.length > 0) {
     lines.push('', '### Replay', '');
-    for (const v of failed) lines.push(`- ${v.scenario} ${v.variant}: ${v.summary} — \`npx sabre stress --replay ${v.replay}\``);
+    for (const v of failed) {
+      const detail = v.firstForbidden?.detail !== undefined ? ` (${v.firstForbidden.detail})` : '';
+      lines.push(`- ${v.scenario} ${v.variant}: ${v.summary}${cell(detail)} — \`npx sabre stress --replay ${v.replay}\``);
+    }
   }
   return `${lines.join('\n')}\n`;
 }

@@ -21,6 +21,10 @@ export interface RunReport {
   readonly durationMs: number;
   readonly seed: number;
   readonly quick: boolean;
+  /** quick (CI), default, or thorough. */
+  readonly mode?: 'quick' | 'default' | 'thorough';
+  /** True when Ctrl-C stopped the run: the verdicts are those of what ran. */
+  readonly interrupted?: boolean;
   readonly machine: Machine;
   readonly passed: boolean;
   readonly verdicts: readonly Verdict[];
@@ -43,7 +47,7 @@ export const VerdictSchema = z.object({
   name: z.string(),
   title: z.string(),
   audit: z.string(),
-  variant: z.enum(['unsafe', 'safe']),
+  variant: z.enum(['unsafe', 'safe', 'single']),
   description: z.string(),
   passed: z.boolean(),
   summary: z.string(),
@@ -52,6 +56,8 @@ export const VerdictSchema = z.object({
   histogram: z.array(OutcomeSchema),
   timeToFirstMs: z.number().nullable(),
   firstForbiddenTrial: z.number().int().nullable(),
+  firstForbidden: z.object({ trial: z.number().int(), outcome: z.string(), detail: z.string().optional() }).optional(),
+  interrupted: z.boolean().optional(),
   forbiddenRateUpperBound: z.number().nullable(),
   elapsedMs: z.number(),
   samples: z.array(SampleSchema),
@@ -68,6 +74,9 @@ export const RunReportSchema = z.object({
   durationMs: z.number(),
   seed: z.number().int(),
   quick: z.boolean(),
+  /** The run's mode: quick (CI), default, or thorough. */
+  mode: z.enum(['quick', 'default', 'thorough']).optional(),
+  interrupted: z.boolean().optional(),
   machine: z.object({ cores: z.number().int(), cpu: z.string(), node: z.string(), os: z.string() }),
   passed: z.boolean(),
   verdicts: z.array(VerdictSchema),

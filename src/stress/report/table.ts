@@ -47,7 +47,7 @@ export function verdictTable(verdicts: readonly Verdict[], color = false): strin
       v.trials.toLocaleString('en-US'),
       v.forbidden.toLocaleString('en-US'),
       v.error ? `run failed: ${v.error}` : outcomesCell(v, 4, c),
-      v.variant === 'unsafe' ? formatMs(v.timeToFirstMs) : '—',
+      v.variant !== 'safe' ? formatMs(v.timeToFirstMs) : '—',
       v.forbiddenRateUpperBound === null ? '—' : `< ${formatRate(v.forbiddenRateUpperBound)}`,
     ]);
   }
@@ -61,6 +61,9 @@ export function verdictFooter(verdicts: readonly Verdict[]): string {
   const lines = [
     `${verdicts.length - failed.length} of ${verdicts.length} variants passed${errors > 0 ? `; ${errors} could not be run to a verdict (harness error)` : ''}`,
   ];
-  for (const v of failed) lines.push(`  ${v.scenario} ${v.variant}: ${v.summary}\n    replay: npx sabre stress --replay ${v.replay}`);
+  for (const v of failed) {
+    const detail = v.firstForbidden?.detail !== undefined ? `\n    ${v.firstForbidden.detail}` : '';
+    lines.push(`  ${v.scenario} ${v.variant}: ${v.summary}${detail}\n    replay: npx sabre stress --replay ${v.replay}`);
+  }
   return lines.join('\n');
 }

@@ -6,7 +6,7 @@
  */
 import { Mutex as AsyncMutex } from 'async-mutex';
 import { Op } from '../history.js';
-import { defineScenario } from '../scenario.js';
+import { defineScenario } from '../scenario-spec.js';
 import { counterOutcome, counterOutcomes } from './a-lost-updates.js';
 import { cacheOf } from './support.js';
 

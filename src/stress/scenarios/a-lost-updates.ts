@@ -5,7 +5,7 @@
  */
 import { Op } from '../history.js';
 import { checkLinearizable } from '../linearizability.js';
-import { defineScenario } from '../scenario.js';
+import { defineScenario } from '../scenario-spec.js';
 import { cacheOf, shareOf } from './support.js';
 
 export const counterOutcomes = [

@@ -4,7 +4,7 @@
  * torn or mixed value), and the counters agree with the contents.
  */
 import { NaiveCache, type NaiveCacheHandle } from '../naive-cache.js';
-import { defineScenario } from '../scenario.js';
+import { defineScenario } from '../scenario-spec.js';
 import { cacheOf, firstOf, integrityOf, shareOf } from './support.js';
 
 /** The value written under key k: its low half is derived from its high half, so a mix of two writes shows. */

@@ -5,7 +5,7 @@
  * writers run (and each writer samples it after every insert).
  */
 import { NaiveCache, type NaiveCacheHandle } from '../naive-cache.js';
-import { defineScenario } from '../scenario.js';
+import { defineScenario } from '../scenario-spec.js';
 import { cacheOf, entriesNow, firstOf, raiseTo, shareOf } from './support.js';
 
 export const checkThenAct = defineScenario({

@@ -14,7 +14,7 @@ import { SharedCache } from '../../cache/shared-cache.js';
 import { Op } from '../history.js';
 import { checkLinearizable } from '../linearizability.js';
 import { mixSeed } from '../random.js';
-import { defineScenario } from '../scenario.js';
+import { defineScenario } from '../scenario-spec.js';
 import { cacheOf, shareOf } from './support.js';
 
 const DAY_MS = 24 * 3600 * 1000;

@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { NaiveCache, type NaiveCacheHandle } from '../naive-cache.js';
-import { defineScenario } from '../scenario.js';
+import { defineScenario } from '../scenario-spec.js';
 import { cacheOf, entriesNow, raiseTo } from './support.js';
 
 export const evictionBursts = defineScenario({

@@ -6,7 +6,7 @@
  * per stripe.
  */
 import { NaiveCache, type NaiveCacheHandle } from '../naive-cache.js';
-import { defineScenario } from '../scenario.js';
+import { defineScenario } from '../scenario-spec.js';
 import { cacheOf } from './support.js';
 
 /** Value v of key k: high = k * 1000 + version, low = a check of high. */

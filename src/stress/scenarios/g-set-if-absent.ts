@@ -9,7 +9,7 @@
  */
 import { ABSENT, Op } from '../history.js';
 import { checkLinearizable } from '../linearizability.js';
-import { defineScenario } from '../scenario.js';
+import { defineScenario } from '../scenario-spec.js';
 import { cacheOf } from './support.js';
 
 const KEY = 'panic_start_ts';

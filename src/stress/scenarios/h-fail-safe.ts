@@ -8,7 +8,7 @@
  */
 import { MemoryLimitError } from '../../errors.js';
 import { setAdmission, type SharedCache } from '../../cache/shared-cache.js';
-import { defineScenario } from '../scenario.js';
+import { defineScenario } from '../scenario-spec.js';
 import { cacheOf } from './support.js';
 
 /** Shared counters (monitorWords): what callers reported, and what the fallback counted. */

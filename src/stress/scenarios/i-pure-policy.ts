@@ -7,7 +7,7 @@
  * apart). Safe: a pure function of a frozen table.
  */
 import { mixSeed, seededRandom } from '../random.js';
-import { defineScenario } from '../scenario.js';
+import { defineScenario } from '../scenario-spec.js';
 
 type Importance = 'high' | 'medium' | 'low';
 

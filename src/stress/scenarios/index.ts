@@ -1,6 +1,5 @@
 /** The built-in scenarios: every audit of AUDITS.md (A to L), in order. */
-import type { ScenarioEntry } from '../runner.js';
-import type { Params, Scenario } from '../scenario.js';
+import type { Params, Scenario, ScenarioEntry } from '../scenario.js';
 import { asyncLostUpdates } from './a-async-lost-updates.js';
 import { lostUpdates } from './a-lost-updates.js';
 import { boundedWrites } from './b-bounded-writes.js';
@@ -45,5 +44,6 @@ export function builtInEntries(ids: readonly string[] = []): ScenarioEntry[] {
   return SCENARIOS.filter((s) => wanted.length === 0 || wanted.includes(s.id.toLowerCase()) || wanted.includes(s.name)).map((scenario) => ({
     scenario,
     module: BUILT_IN_MODULE,
+    builtIn: true,
   }));
 }

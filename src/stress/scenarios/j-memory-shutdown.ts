@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { defineScenario } from '../scenario.js';
+import { defineScenario } from '../scenario-spec.js';
 
 const CHILD = fileURLToPath(new URL('./j-child.js', import.meta.url));
 

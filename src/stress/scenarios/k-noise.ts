@@ -7,7 +7,7 @@
  */
 import { MemoryGuard, type MemoryEvent } from '../../pool/memory-guard.js';
 import { mixSeed, seededRandom } from '../random.js';
-import { defineScenario } from '../scenario.js';
+import { defineScenario } from '../scenario-spec.js';
 
 const MiB = 2 ** 20;
 

@@ -13,7 +13,7 @@ import { FAULT_POINTS } from '../../shared/fault-points.js';
 import { checkIntegrity } from '../../cache/shared-cache.js';
 import { createPool, type SabrePool } from '../../pool/pool.js';
 import { Mutex } from '../../shared/mutex.js';
-import { defineScenario } from '../scenario.js';
+import { defineScenario } from '../scenario-spec.js';
 
 const VICTIM = new URL('./l-task.js', import.meta.url);
 
