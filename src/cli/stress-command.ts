@@ -80,7 +80,7 @@ export function addStressCommand(program: Command): void {
     .argument('[scenario...]', 'scenario ids or names (default: all, or all that --module exports; see --list)')
     .option('--list', 'list the scenarios (with --module: that module\'s) and their parameters, then exit')
     .option('--workers <n>', 'actor threads, for the scenarios whose actor count is a parameter', parsePositiveInt)
-    .option('--budget <duration>', 'time budget per variant, e.g. 10s (default 1.5s with --quick, 8s, 180s with --thorough)', parseDuration)
+    .option('--budget <duration>', 'time budget per variant, e.g. 10s (default: unsafe 4s / others 1.2s with --quick, 30s / 15s, 180s with --thorough)', parseDuration)
     .option('--quick', 'the quick suite: few trials, short budgets (for CI; under a minute)')
     .option('--thorough', 'the long suite: full trial counts, 180 s budgets (tens of minutes)')
     .option('--trial-timeout <duration>', 'a trial that makes no progress this long is a hang (default: max(1s, 100x the median trial))', parseDuration)
@@ -119,7 +119,12 @@ async function stress(ids: string[], options: StressOptions): Promise<number> {
   const verdicts: Verdict[] = [];
   const runs = plan.entries.flatMap((entry) => plan.variantsOf(entry).map((variant) => ({ entry, variant })));
   const mode = options.quick ? 'quick' : options.thorough ? 'thorough' : 'default';
-  console.error(`sabre stress: ${plan.entries.length} scenarios, ${runs.length} variants, ${mode} (${formatBudget(budgetOf(plan.run))} per variant), seed ${plan.run.seed}`);
+  const budgets = runs.map(({ variant }) => budgetOf(plan.run, variant));
+  const budgetText =
+    plan.run.budgetMs !== undefined
+      ? `${formatBudget(plan.run.budgetMs)} per variant`
+      : `up to ${formatBudget(budgetOf(plan.run, 'unsafe'))} per unsafe variant, ${formatBudget(budgetOf(plan.run, 'safe'))} per other`;
+  console.error(`sabre stress: ${plan.entries.length} scenarios, ${runs.length} variants, ${mode} (${budgetText}), seed ${plan.run.seed}`);
   // Ctrl-C: stop at the next trial and report what ran; a second Ctrl-C leaves at once.
   const interrupt = new AbortController();
   const onSigint = (): void => {
@@ -128,7 +133,7 @@ async function stress(ids: string[], options: StressOptions): Promise<number> {
     interrupt.abort();
   };
   process.on('SIGINT', onSigint);
-  const watchdog = startWatchdog({ deadlineMs: runs.length * (budgetOf(plan.run) + VARIANT_SLACK_MS), stallMs: MAIN_STALL_MS });
+  const watchdog = startWatchdog({ deadlineMs: budgets.reduce((sum, b) => sum + b + VARIANT_SLACK_MS, 0), stallMs: MAIN_STALL_MS });
   try {
     for (const { entry, variant } of runs) {
       if (interrupt.signal.aborted) break;

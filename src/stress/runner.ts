@@ -28,7 +28,7 @@ export interface RunOptions {
   readonly quick?: boolean;
   /** Use the scenarios' full trial counts and a long budget (the thorough mode). */
   readonly thorough?: boolean;
-  /** Time budget per variant in ms. Default: {@link QUICK_BUDGET_MS}, {@link DEFAULT_BUDGET_MS} or {@link THOROUGH_BUDGET_MS}. */
+  /** Time budget per variant in ms. Default: by mode and variant, see {@link BUDGETS_MS}. */
   readonly budgetMs?: number;
   /** Trials per variant (default: the scenario's, quick or full). */
   readonly trials?: number;
@@ -63,15 +63,25 @@ const FIRST_STRIDE = 10;
 const MIN_TRIAL_DEADLINE_MS = 1_000;
 const DEADLINE_PER_MEDIAN = 100;
 
-export const QUICK_BUDGET_MS = 1_500;
-export const DEFAULT_BUDGET_MS = 8_000;
-export const THOROUGH_BUDGET_MS = 180_000;
+/**
+ * The default budgets per variant, by mode. An unsafe variant stops at its first reproduction, so
+ * it gets room to find it; a safe variant or a single implementation uses its whole budget when
+ * clean, so its budget sets the length of a run: 13 scenarios take under a minute quick, about
+ * five minutes by default, and an hour or more thorough.
+ */
+export const BUDGETS_MS = {
+  quick: { unsafe: 4_000, clean: 1_200 },
+  default: { unsafe: 30_000, clean: 15_000 },
+  thorough: { unsafe: 180_000, clean: 180_000 },
+} as const;
 /** Trials of one replayed trial, by default. */
 const REPLAY_ATTEMPTS = 1_000;
 
-/** The budget per variant the options ask for. */
-export function budgetOf(options: RunOptions): number {
-  return options.budgetMs ?? (options.quick ? QUICK_BUDGET_MS : options.thorough ? THOROUGH_BUDGET_MS : DEFAULT_BUDGET_MS);
+/** The budget of a variant: the options' own, or the mode's default for it. */
+export function budgetOf(options: RunOptions, variant: Variant): number {
+  if (options.budgetMs !== undefined) return options.budgetMs;
+  const budgets = BUDGETS_MS[options.quick ? 'quick' : options.thorough ? 'thorough' : 'default'];
+  return variant === 'unsafe' ? budgets.unsafe : budgets.clean;
 }
 
 /** Runs the variants (or those asked for) of every entry, one after another. */
@@ -146,11 +156,12 @@ class Tally {
     }
   }
 
-  /** max(1 s, 100x the median trial so far). */
+  /** max(the scenario's least deadline (default 1 s), 100x the median trial so far). */
   deadlineMs(): number {
-    if (this.trialMs.length === 0) return MIN_TRIAL_DEADLINE_MS;
+    const least = this.entry.scenario.trialTimeoutMs ?? MIN_TRIAL_DEADLINE_MS;
+    if (this.trialMs.length === 0) return least;
     const sorted = [...this.trialMs].sort((a, b) => a - b);
-    return Math.max(MIN_TRIAL_DEADLINE_MS, DEADLINE_PER_MEDIAN * sorted[Math.floor(sorted.length / 2)]!);
+    return Math.max(least, DEADLINE_PER_MEDIAN * sorted[Math.floor(sorted.length / 2)]!);
   }
 }
 
@@ -161,7 +172,7 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
   const params = resolveParams(scenario, options.params ?? {});
   const replay = options.replayTrial;
   const target = options.trials ?? (replay !== undefined ? REPLAY_ATTEMPTS : options.quick ? scenario.trials.quick : scenario.trials.full);
-  const budgetMs = budgetOf(options);
+  const budgetMs = budgetOf(options, variant);
   const runSeed = mixSeed(seed, scenario.id, variant);
   const tally = new Tally(entry, runSeed);
   const stopEarly = variant !== 'safe'; // an unsafe variant has reproduced, a single implementation has failed

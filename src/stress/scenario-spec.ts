@@ -71,6 +71,8 @@ interface SpecBase<P extends Params, Setup, State, Ids extends string, Local> {
   readonly trials?: { readonly full?: number; readonly quick?: number };
   /** Trials per stride (per batch of states and progress report). Default 100. */
   readonly stride?: number;
+  /** The least time a trial may make no progress before it is a `hang` (default 1 s; the deadline is the larger of this and 100x the median trial). */
+  readonly trialTimeoutMs?: number;
   /** Operations each actor may record in `ctx.history` per trial. Default 4,096. */
   readonly historyCapacity?: number;
   /** Made once per run on the main thread (locks, a SharedCache, buffers): structured-clonable, sabre objects travel as handles. */
@@ -151,6 +153,7 @@ function compile(spec: ScenarioSpec<Params, unknown, unknown, string, unknown>):
     actors: count,
     trials: { full: spec.trials?.full ?? 20_000, quick: spec.trials?.quick ?? 1_000 },
     ...(spec.stride !== undefined ? { stride: spec.stride } : {}),
+    ...(spec.trialTimeoutMs !== undefined ? { trialTimeoutMs: spec.trialTimeoutMs } : {}),
     ...(spec.historyCapacity !== undefined ? { historyCapacity: spec.historyCapacity } : {}),
     ...(setup !== undefined ? { shared: (params: Params, variant: Variant) => setup(params, variant) } : {}),
     ...(state !== undefined ? { trialState: (params: Params, variant: Variant, shared: unknown) => state(params, variant, shared) } : {}),

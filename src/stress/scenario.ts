@@ -127,6 +127,12 @@ export interface Scenario<P extends Params = Params, S = unknown> {
   readonly trials: { readonly full: number; readonly quick: number };
   /** Trials per stride (between progress reports). Default 100. */
   readonly stride?: number;
+  /**
+   * The least time a trial may go without progress before it is a `hang` (default 1 s; the deadline
+   * is the larger of this and 100x the median trial). Raise it for trials that start processes or
+   * wait for timers.
+   */
+  readonly trialTimeoutMs?: number;
   /** Operations each actor may record in `ctx.history` per trial. Default 4,096. */
   readonly historyCapacity?: number;
   /** Options of the pool's shared cache (omit for none). */

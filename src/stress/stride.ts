@@ -195,7 +195,8 @@ export default async function runStride(task: StrideTask): Promise<StrideResult>
       board.enter(trial, Phase.between, () => [...sharedRefs, ...primitiveRefs(state, 'state')]);
       // Actor 0 decides, before it arrives, whether this trial runs: every actor reads the decision
       // after the gate lets it through, so they all stop at the same trial.
-      if (task.actor === 0 && Atomics.load(boardWords, STOP_REQUEST) !== 0) Atomics.store(boardWords, STOP_AT, trial + 1);
+      // (Never before trial 0: a variant runs at least one trial, whatever its budget.)
+      if (task.actor === 0 && trial > 0 && Atomics.load(boardWords, STOP_REQUEST) !== 0) Atomics.store(boardWords, STOP_AT, trial + 1);
       gate.meet(2 * (trial - task.gateBase), BARRIER_TIMEOUT_MS); // line up: every actor starts the trial together
       if (stopsBefore(boardWords, trial)) break;
       const began = performance.now();

@@ -20,7 +20,7 @@ export const iteration = defineScenario({
   variants: { unsafe: 'iterate the live slots in place', safe: 'SharedCache.entries(): a snapshot, stripe by stripe' },
   params: { entries: 100, workers: 2 },
   actors: (p) => Math.max(2, p.workers),
-  trials: { full: 100_000, quick: 300 },
+  trials: { full: 100_000, quick: 3_000 },
   cache: (p) => ({ maxEntries: p.entries * 2, maxBytes: p.entries * 2 * 128 }),
   shared: (p, variant): NaiveCacheHandle | undefined => (variant === 'unsafe' ? NaiveCache.create(p.entries * 2, 2) : undefined),
   prepare(ctx) {

@@ -30,6 +30,7 @@ export const setIfAbsent = defineScenario({
   params: { workers: 20, ttlSeconds: 86_400 },
   actors: (p) => p.workers,
   trials: { full: 100_000, quick: 200 },
+  trialTimeoutMs: 5000, // 20 actors on 2 cores: a trial waits for every one of them to be scheduled
   cache: () => ({ maxEntries: 64, maxBytes: 64 * 256 }),
   actor(ctx) {
     const cache = cacheOf(ctx);

@@ -21,6 +21,9 @@ export default async function allocate(job: { mb: number }): Promise<void> {
   await new Promise(() => {}); // hold until terminated
 }
 
+// The parent may be gone (a run that ended, or was interrupted): a closed pipe ends this child quietly.
+if (isMainThread) process.stdout.on('error', () => process.exit(0));
+
 function say(line: object): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }

@@ -58,6 +58,7 @@ export const memoryShutdown = defineScenario({
   params: { timeoutSeconds: 20 },
   actors: () => 1,
   trials: { full: 20, quick: 1 },
+  trialTimeoutMs: 30000, // a trial starts a child process and waits for its shutdown
   stride: 1,
   async actor(ctx) {
     ctx.local.run = await runChild(ctx.variant, ctx.params.timeoutSeconds * 1000);

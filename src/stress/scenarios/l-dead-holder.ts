@@ -31,6 +31,7 @@ export const deadHolder = defineScenario({
   params: { lockWaitMs: 1_000 },
   actors: () => 1,
   trials: { full: 2_000, quick: 10 },
+  trialTimeoutMs: 10000, // a trial terminates a worker and waits for its recovery
   stride: 2,
   async prepare(ctx) {
     if (ctx.variant === 'safe') {
