@@ -90,12 +90,14 @@ describe('exit codes: 0 passed, 1 a verdict failed, 2 usage or configuration, 3 
     expectShortUsageError(sabre(['info', '--frobnicate']), /unknown option '--frobnicate'/, 'sabre info');
   });
 
-  it("2 for sabre's own usage errors: an unknown scenario, a bad replay token, a bad parameter", () => {
+  it("2 for sabre's own usage errors: an unknown scenario, a bad replay token, a bad parameter, a parameter no scenario has", () => {
     for (const [args, message] of [
       [['stress', 'Z'], /^sabre: unknown scenario 'z'/],
       [['stress', '--replay', 'not-a-token'], /^sabre: --replay: /],
       [['stress', 'A', '--param', 'increments=-1'], /^sabre: A: parameter increments must be a finite number >= 0/],
-      [['stress', '--module', TEST_SCENARIOS], /--module needs the ids/],
+      [['stress', 'A', '--param', 'incremnts=5'], /^sabre: --param incremnts: no scenario of this run has such a parameter \(they have: increments, workers\)/],
+      [['stress', '--module', TEST_SCENARIOS, '--param', 'vists=5'], /^sabre: --param vists: no scenario of this run has such a parameter/],
+      [['stress', '--quick', '--thorough'], /^sabre: --quick and --thorough exclude each other/],
       [['stress', 'nope', '--module', TEST_SCENARIOS], /exports no scenario 'nope' \(it exports: .*word/],
     ] as const) {
       const run = sabre(args);

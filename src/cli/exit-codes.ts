@@ -34,7 +34,9 @@ export const EXIT_CODES_HELP = `Exit codes:
 /** The environment variables the CLI reads, for the same help texts. */
 export const ENVIRONMENT_HELP = `Environment:
   NO_COLOR=1     no colour (any non-empty value; grade labels are always printed)
-  FORCE_COLOR=1  colour even when the output is not a terminal (0 turns it off)`;
+  FORCE_COLOR=1  colour even when the output is not a terminal (0 turns it off)
+  SABRE_STALL_MS sabre stress: how long the main thread may be unresponsive (a scenario
+                 hook that blocks it) before the watchdog kills the run (default 30000)`;
 
 /** Bad input from the user (options, scenario ids, a module of theirs that does not load): exit 2. */
 export class UsageError extends Error {

@@ -133,7 +133,7 @@ async function stress(ids: string[], options: StressOptions): Promise<number> {
     interrupt.abort();
   };
   process.on('SIGINT', onSigint);
-  const watchdog = startWatchdog({ deadlineMs: budgets.reduce((sum, b) => sum + b + VARIANT_SLACK_MS, 0), stallMs: MAIN_STALL_MS });
+  const watchdog = startWatchdog({ deadlineMs: budgets.reduce((sum, b) => sum + b + VARIANT_SLACK_MS, 0), stallMs: mainStallMs() });
   try {
     for (const { entry, variant } of runs) {
       if (interrupt.signal.aborted) break;
@@ -172,8 +172,14 @@ async function stress(ids: string[], options: StressOptions): Promise<number> {
 
 /** Past its budget, what a variant may take: starting its pool, one trial deadline, closing. The watchdog's margin. */
 const VARIANT_SLACK_MS = 180_000;
-/** How long the main thread may be silent before the watchdog ends the run. */
+/** How long the main thread may be silent before the watchdog ends the run (SABRE_STALL_MS overrides it). */
 const MAIN_STALL_MS = 30_000;
+
+function mainStallMs(): number {
+  const text = process.env.SABRE_STALL_MS;
+  const ms = text === undefined ? Number.NaN : Number(text);
+  return Number.isFinite(ms) && ms > 0 ? ms : MAIN_STALL_MS;
+}
 
 function formatBudget(ms: number): string {
   return ms >= 1_000 ? `${ms / 1_000} s` : `${ms} ms`;

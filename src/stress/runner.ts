@@ -175,7 +175,8 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
   const budgetMs = budgetOf(options, variant);
   const runSeed = mixSeed(seed, scenario.id, variant);
   const tally = new Tally(entry, runSeed);
-  const stopEarly = variant !== 'safe'; // an unsafe variant has reproduced, a single implementation has failed
+  // An unsafe variant has reproduced, a single implementation has failed, a replay has shown its outcome.
+  const stopEarly = variant !== 'safe' || replay !== undefined;
   let started = performance.now();
   let nextTrial = 0;
   let error: string | undefined;
@@ -192,7 +193,7 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
       }
       if (performance.now() - started >= budgetMs) break;
       const size = Math.min(first ? FIRST_STRIDE : (scenario.stride ?? 100), target - tally.trials);
-      const outcome = await run.stride(nextTrial, size, { deadlineMs: options.trialTimeoutMs ?? tally.deadlineMs(), replayTrial: replay });
+      const outcome = await run.stride(nextTrial, size, { deadlineMs: options.trialTimeoutMs ?? tally.deadlineMs(), replayTrial: replay, stopAtForbidden: stopEarly });
       if (outcome.kind === 'done') {
         tally.mergeStride(outcome.results);
         nextTrial += outcome.results[0]!.trialsRun;

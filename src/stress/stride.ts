@@ -2,7 +2,9 @@
  * The worker side of a run: one task runs one stride of trials for one actor (or runs the
  * monitor until told to stop). Actors line up at a shared Barrier when a stride starts, then meet
  * at the trial gate (trial-gate.ts) twice per trial (module comment of scenario.ts); actor 0 also
- * runs the arbiter and the reset, and counts the outcomes.
+ * runs the arbiter and the reset, and counts the outcomes. Every actor reports where it is on the
+ * watch board (watch-board.ts), and which sabre primitive it is parked on, so that the main thread
+ * can name a hang; an exception thrown by an actor function is that trial's outcome, not a crash.
  */
 import { pathToFileURL } from 'node:url';
 import { Barrier, type BarrierHandle } from '../shared/barrier.js';
@@ -33,6 +35,8 @@ export interface StrideTask {
   readonly trials: number;
   /** The first trial this pool ran: the trial gate counts meetings from it. */
   readonly gateBase: number;
+  /** End the stride after the first trial with a FORBIDDEN outcome (an unsafe variant, a single implementation, a replay). */
+  readonly stopAtForbidden: boolean;
   /** Seed every trial as this one (a replay of one trial, run again and again). */
   readonly replayTrial: number | undefined;
   readonly seed: number;
@@ -186,8 +190,9 @@ export default async function runStride(task: StrideTask): Promise<StrideResult>
     barrier.arriveAndWait(BARRIER_TIMEOUT_MS); // every actor of this stride is up
     for (let n = 0; n < task.trials; n++) {
       const trial = task.firstTrial + n;
+      // A replay runs one trial again and again: the same number, so the same random choices and keys.
       const seedTrial = task.replayTrial ?? trial;
-      ctx.trial = trial;
+      ctx.trial = seedTrial;
       reseed(seedTrial);
       ctx.scheduler.reseed(mixSeed(task.seed, task.actor, seedTrial, 'scheduler'));
       ctx.state = task.states === undefined ? undefined : unpackState(task.states[n]);
@@ -208,8 +213,9 @@ export default async function runStride(task: StrideTask): Promise<StrideResult>
           await result;
         }
       } catch (error) {
-        thrown.push([trial, thrownOutcome(error), performance.timeOrigin + performance.now()]);
-        board.threw(trial);
+        const outcome = thrownOutcome(error);
+        thrown.push([trial, outcome, performance.timeOrigin + performance.now()]);
+        board.threw(trial, gradeOf(scenario.outcomes, outcome) === 'FORBIDDEN');
       }
       board.enter(trial, Phase.done);
       gate.meet(2 * (trial - task.gateBase) + 1, BARRIER_TIMEOUT_MS); // every actor is done
@@ -219,7 +225,11 @@ export default async function runStride(task: StrideTask): Promise<StrideResult>
       // A trial in which an actor threw has that exception as its outcome (the runner counts it):
       // its state may be half-changed, so the arbiter does not judge it.
       let someoneThrew = false;
-      for (let a = 0; a < task.actors; a++) someoneThrew ||= BoardWriter.threwIn(boardWords, a, trial);
+      let forbidden = false;
+      for (let a = 0; a < task.actors; a++) {
+        someoneThrew ||= BoardWriter.threwIn(boardWords, a, trial);
+        forbidden ||= BoardWriter.threwForbiddenIn(boardWords, a, trial);
+      }
       if (!someoneThrew) {
         const outcome = await scenario.arbiter(ctx);
         if (declared !== undefined && !declared.has(outcome)) {
@@ -227,8 +237,11 @@ export default async function runStride(task: StrideTask): Promise<StrideResult>
         }
         counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
         board.countOutcome(specIndexOf(scenario.outcomes, outcome));
-        if (firstForbidden === null && gradeOf(scenario.outcomes, outcome) === 'FORBIDDEN') firstForbidden = { trial, at: performance.timeOrigin + performance.now() };
+        forbidden = gradeOf(scenario.outcomes, outcome) === 'FORBIDDEN';
+        if (forbidden && firstForbidden === null) firstForbidden = { trial, at: performance.timeOrigin + performance.now() };
       }
+      // A variant that ends at its first forbidden outcome ends here: the next trial does not run.
+      if (forbidden && task.stopAtForbidden) Atomics.store(boardWords, STOP_AT, trial + 2);
       ctx.history.clear();
       scenario.reset?.(ctx);
       if (trialMs.length < MAX_TRIAL_TIMES) trialMs.push(performance.now() - began);
@@ -240,7 +253,7 @@ export default async function runStride(task: StrideTask): Promise<StrideResult>
     throw error;
   } finally {
     BoardWriter.unobserve();
-    board.enter(ctx.trial, Phase.finishing);
+    board.enter(task.firstTrial + trialsRun, Phase.finishing);
     await scenario.finish?.(ctx);
   }
   return { outcomes: [...counts], firstForbidden, thrown, trialsRun, trialMs, samples: valuesOf(samples) };

@@ -38,7 +38,7 @@ export type StrideOutcome =
       readonly judged: ReadonlyArray<{ readonly label: string; readonly grade: Grade; readonly count: number }>;
     };
 
-type Base = Omit<StrideTask, 'role' | 'actor' | 'firstTrial' | 'trials' | 'states' | 'replayTrial'>;
+type Base = Omit<StrideTask, 'role' | 'actor' | 'firstTrial' | 'trials' | 'states' | 'replayTrial' | 'stopAtForbidden'>;
 
 /** Errors of the other actors that only echo the root cause. */
 const ECHO = /another actor failed|did not arrive within/;
@@ -63,7 +63,7 @@ export class VariantRun {
     this.#base = base;
     this.#shared = shared;
     if (entry.scenario.monitor !== undefined) {
-      this.#monitor = pool.run<StrideResult>({ ...base, role: 'monitor', actor: -1, firstTrial: 0, trials: 0, states: undefined, replayTrial: undefined } satisfies StrideTask);
+      this.#monitor = pool.run<StrideResult>({ ...base, role: 'monitor', actor: -1, firstTrial: 0, trials: 0, states: undefined, replayTrial: undefined, stopAtForbidden: false } satisfies StrideTask);
       this.#monitor.catch(() => {}); // read in close(); a monitor that failed has nothing to add
     }
   }
@@ -107,12 +107,12 @@ export class VariantRun {
   }
 
   /** Runs trials `firstTrial…` (up to `trials` of them) and watches them. */
-  async stride(firstTrial: number, trials: number, watch: { deadlineMs: number; replayTrial: number | undefined }): Promise<StrideOutcome> {
+  async stride(firstTrial: number, trials: number, watch: { deadlineMs: number; replayTrial: number | undefined; stopAtForbidden: boolean }): Promise<StrideOutcome> {
     const { scenario } = this.#entry;
     const originals = scenario.trialState === undefined ? undefined : Array.from({ length: trials }, () => scenario.trialState!(this.#params, this.#variant, this.#shared));
     const states = originals?.map((s) => packState(s));
     const tasks = Array.from({ length: this.#actors }, (_, actor) =>
-      this.#pool.run<StrideResult>({ ...this.#base, role: 'actor', actor, firstTrial, trials, states, replayTrial: watch.replayTrial } satisfies StrideTask),
+      this.#pool.run<StrideResult>({ ...this.#base, role: 'actor', actor, firstTrial, trials, states, replayTrial: watch.replayTrial, stopAtForbidden: watch.stopAtForbidden } satisfies StrideTask),
     );
     const settled = Promise.allSettled(tasks);
     const board = this.#base.board;

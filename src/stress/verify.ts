@@ -1,10 +1,11 @@
 /**
- * The test-runner helper: run a scenario (both variants) inside a test and fail the test, with
- * the verdict table and replay tokens, if the unsafe variant did not reproduce or the safe one
- * showed a forbidden outcome. Works in vitest, node:test, or anything that reports a rejection.
+ * The test-runner helper: run a scenario inside a test and fail the test, with the verdict table
+ * and replay tokens, if it showed a forbidden outcome (a hang and a deadlock included), or, for a
+ * pair, if the unsafe variant did not reproduce. Works in vitest, node:test, or anything that
+ * reports a rejection.
  *
  * ```ts
- * it('my race is reproduced and fixed', () => verifyScenario(new URL('./my-scenarios.js', import.meta.url), 'my-race', { quick: true }));
+ * it('the queue never loses an item', () => verifyScenario(new URL('./queue.stress.ts', import.meta.url), 'queue', { quick: true }));
  * ```
  */
 import { fileURLToPath } from 'node:url';
@@ -25,8 +26,8 @@ export class ScenarioFailedError extends Error {
 }
 
 /**
- * Runs scenario `id`, exported by the compiled module `module` (workers import it), and resolves
- * to its verdicts, or rejects with {@link ScenarioFailedError}.
+ * Runs scenario `id`, exported by `module` (a path or file: URL of a .js, .mjs or .ts module:
+ * workers import it), and resolves to its verdicts, or rejects with {@link ScenarioFailedError}.
  */
 export async function verifyScenario(module: string | URL, id: string, options: RunOptions = {}): Promise<Verdict[]> {
   const path = module instanceof URL ? fileURLToPath(module) : module;

@@ -15,7 +15,8 @@
  *     +1  PHASE   see Phase
  *     +2  THREAD  its threadId + 1 (lock words record holders the same way)
  *     +3  THREW   trial + 1 of the last trial in which its actor function threw
- *     +4  WAITS   slots of 5 words: ACTIVE, HEADER (the primitive's header word), HOLDER (its
+ *     +4  THREW_FORBIDDEN  the same, when that exception is a FORBIDDEN outcome
+ *     +5  WAITS   slots of 5 words: ACTIVE, HEADER (the primitive's header word), HOLDER (its
  *                 holder tag when it parked), WHERE (±(ref index + 1): + at the object itself,
  *                 − inside it, e.g. a cache's stripe lock; 0 unknown), ASYNC (1: an async wait)
  *
@@ -37,7 +38,8 @@ const TRIAL = 0;
 const PHASE = 1;
 const THREAD = 2;
 const THREW = 3;
-const WAITS = 4;
+const THREW_FORBIDDEN = 4;
+const WAITS = 5;
 const SLOT = 5;
 const SLOTS = 5;
 const [ACTIVE, HEADER, HOLDER, WHERE, ASYNC] = [0, 1, 2, 3, 4];
@@ -97,8 +99,15 @@ export class BoardWriter {
     Atomics.store(this.#words, at, Atomics.load(this.#words, at) + 1); // one writer: no RMW needed
   }
 
-  threw(trial: number): void {
+  /** This actor threw in trial `trial`; `forbidden` when that outcome is graded FORBIDDEN. */
+  threw(trial: number, forbidden: boolean): void {
+    if (forbidden) Atomics.store(this.#words, this.#base + THREW_FORBIDDEN, trial + 1);
     Atomics.store(this.#words, this.#base + THREW, trial + 1);
+  }
+
+  /** Whether actor `actor` threw a FORBIDDEN exception in trial `trial`. */
+  static threwForbiddenIn(board: Int32Array, actor: number, trial: number): boolean {
+    return Atomics.load(board, FIRST_BLOCK + BLOCK * actor + THREW_FORBIDDEN) === trial + 1;
   }
 
   /** Whether actor `actor` threw in trial `trial` (read by actor 0 after the trial's last gate). */
