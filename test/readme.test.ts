@@ -49,6 +49,14 @@ describe('README', () => {
     expect(run.stdout.trim()).toBe('unsafe PASS\nsafe PASS');
   });
 
+  it('the transfers example (two files) runs as printed: the deadlock is reported with its cycle, the fix passes', () => {
+    const run = runTwoFileExample('.readme-transfers', 'transfers.stress.mjs', 'check-transfers.mjs');
+    expect(run.stderr).toBe('');
+    const printed = /\/\/ check-transfers\.mjs[\s\S]*?\n((?:\/\/ .*\n)+)```/.exec(readme)?.[1];
+    expect(printed).toBeDefined();
+    expect(run.stdout.trim()).toBe(printed!.replaceAll('// ', '').trim());
+  });
+
   it('gives the test command, and package.json has the scripts and bin it mentions', () => {
     expect(readme).toMatch(/^npm test\b/m);
     expect(readme).toMatch(/npm install && npx sabre stress/);

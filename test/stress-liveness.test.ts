@@ -52,7 +52,9 @@ describe('hangs and deadlocks are outcomes', () => {
   it('an async lock not released on an exception path is a hang: the promise that never settled, the lock, its holder', async () => {
     const verdict = await runVariant(entry('asyncLeak'), 'single', { seed: 3, budgetMs: 10_000 });
     expect(verdict.firstForbidden).toMatchObject({ outcome: 'hang' });
-    expect(verdict.firstForbidden!.detail).toMatch(/actor 0 in trial \d+: its async function never settled; it awaits Mutex state\.lock, held by actor 0 \(itself\)/);
+    expect(verdict.firstForbidden!.detail).toMatch(
+      /actor 0 in trial \d+: its async function never settled; it awaits Mutex state\.lock, held by actor 0 \(itself\)/,
+    );
   });
 
   it('a hang graded by the scenario: the run goes on with fresh threads after it', async () => {
@@ -97,7 +99,8 @@ describe('one implementation is enough', () => {
   it('--module with no ids runs every scenario the module exports; --list --module lists them', () => {
     const list = spawnSync(process.execPath, [bin, 'stress', '--list', '--module', FIXTURE], { encoding: 'utf8' });
     expect(list.status).toBe(0);
-    for (const id of ['lost-wakeup', 'lock-order', 'async-leak', 'throwing', 'atomic-counter', 'slow-trials']) expect(list.stdout).toMatch(new RegExp(`^${id}\\b`, 'm'));
+    for (const id of ['lost-wakeup', 'lock-order', 'async-leak', 'throwing', 'atomic-counter', 'slow-trials'])
+      expect(list.stdout).toMatch(new RegExp(`^${id}\\b`, 'm'));
   });
 });
 
@@ -123,9 +126,13 @@ describe('replay and timing', () => {
 describe('the command always ends', () => {
   it('Ctrl-C stops at the next trial, writes the report of what ran, and exits 130', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sabre-sigint-'));
-    const child = spawn(process.execPath, [bin, 'stress', 'atomic-counter', '--module', FIXTURE, '--budget', '5m', '--no-progress', '--json', join(dir, 'r.json')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [bin, 'stress', 'atomic-counter', '--module', FIXTURE, '--budget', '5m', '--no-progress', '--json', join(dir, 'r.json')],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -136,7 +143,11 @@ describe('the command always ends', () => {
     expect(stderr).toMatch(/interrupted; finishing the current trial/);
     const report = RunReportSchema.parse(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')));
     expect(report).toMatchObject({ interrupted: true, passed: false });
-    expect(report.verdicts[0]).toMatchObject({ scenario: 'atomic-counter', interrupted: true, summary: expect.stringMatching(/^interrupted after \d+ trials$/) });
+    expect(report.verdicts[0]).toMatchObject({
+      scenario: 'atomic-counter',
+      interrupted: true,
+      summary: expect.stringMatching(/^interrupted after \d+ trials$/),
+    });
   }, 60_000);
 
   it('a main thread stuck in a scenario hook is ended by the watchdog thread, with a message', () => {

@@ -173,7 +173,17 @@ describe('the README examples, ported to strict TypeScript (module NodeNext), ty
   it('finds the examples: every js block is named, and the names are unique', () => {
     const names = examples.map((e) => e.name);
     expect(names).toEqual(
-      expect.arrayContaining(['example.mjs', 'cache-example.mjs', 'recover-example.mjs', 'task.mjs', 'main.mjs', 'my-scenarios.mjs', 'check.mjs']),
+      expect.arrayContaining([
+        'example.mjs',
+        'cache-example.mjs',
+        'recover-example.mjs',
+        'task.mjs',
+        'main.mjs',
+        'my-scenarios.mjs',
+        'check.mjs',
+        'transfers.stress.mjs',
+        'check-transfers.mjs',
+      ]),
     );
     expect(new Set(names).size).toBe(names.length);
     for (const name of [...Object.keys(ANNOTATIONS), ...Object.keys(KNOWN_FAILURES)]) expect(names, `${name} is no longer in the README`).toContain(name);

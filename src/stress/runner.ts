@@ -193,7 +193,11 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
       }
       if (performance.now() - started >= budgetMs) break;
       const size = Math.min(first ? FIRST_STRIDE : (scenario.stride ?? 100), target - tally.trials);
-      const outcome = await run.stride(nextTrial, size, { deadlineMs: options.trialTimeoutMs ?? tally.deadlineMs(), replayTrial: replay, stopAtForbidden: stopEarly });
+      const outcome = await run.stride(nextTrial, size, {
+        deadlineMs: options.trialTimeoutMs ?? tally.deadlineMs(),
+        replayTrial: replay,
+        stopAtForbidden: stopEarly,
+      });
       if (outcome.kind === 'done') {
         tally.mergeStride(outcome.results);
         nextTrial += outcome.results[0]!.trialsRun;
@@ -205,7 +209,15 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
         await run.destroy();
         run = undefined;
       }
-      options.onProgress?.({ scenario: scenario.id, variant, trials: tally.trials, target, forbidden: tally.forbidden, elapsedMs: performance.now() - started, budgetMs });
+      options.onProgress?.({
+        scenario: scenario.id,
+        variant,
+        trials: tally.trials,
+        target,
+        forbidden: tally.forbidden,
+        elapsedMs: performance.now() - started,
+        budgetMs,
+      });
       if (stopEarly && tally.forbidden > 0) break;
       if (outcome.kind === 'done' && outcome.results[0]!.trialsRun < size) break; // told to stop: budget or interrupt
     }
@@ -240,7 +252,9 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
     histogram: histogramOf(tally.counts, scenario.outcomes, tally.grades),
     timeToFirstMs: first ? Math.max(0, first.at - (performance.timeOrigin + started)) : null,
     firstForbiddenTrial: first ? (replay ?? first.trial) : null,
-    ...(first ? { firstForbidden: { trial: replay ?? first.trial, outcome: first.outcome, ...(first.detail !== undefined ? { detail: first.detail } : {}) } } : {}),
+    ...(first
+      ? { firstForbidden: { trial: replay ?? first.trial, outcome: first.outcome, ...(first.detail !== undefined ? { detail: first.detail } : {}) } }
+      : {}),
     forbiddenRateUpperBound: tally.forbidden === 0 && tally.trials > 0 ? 3 / tally.trials : null,
     elapsedMs,
     samples: summarize(new Map([...tally.samples].map(([name, r]) => [name, r.values]))),
