@@ -96,6 +96,11 @@ describe('one implementation is enough', () => {
     expect(verdict.summary).toBe('no forbidden outcome in 300 trials (rate < 1.0 % at 95 %)');
   });
 
+  it('a SharedCache made by setup() reaches every actor attached: the trials share it', async () => {
+    const verdict = await runVariant(entry('setupCache'), 'single', { seed: 1, trials: 200 });
+    expect(verdict).toMatchObject({ passed: true, trials: 200, histogram: [{ outcome: 'both', count: 200 }] });
+  });
+
   it('--module with no ids runs every scenario the module exports; --list --module lists them', () => {
     const list = spawnSync(process.execPath, [bin, 'stress', '--list', '--module', FIXTURE], { encoding: 'utf8' });
     expect(list.status).toBe(0);

@@ -39,7 +39,7 @@ export function diagnose(actors: readonly ActorSnapshot[], refs: readonly string
   };
   const nameOf = (wait: BoardWait): string => {
     const kind = KIND_NAMES[wait.kind] ?? wait.kind;
-    if (wait.ref === null) return `a ${kind}`;
+    if (wait.ref === null) return `a ${kind} (its words at byte ${wait.byteOffset} of a ${wait.bufferBytes}-byte SharedArrayBuffer)`;
     const path = refs[wait.ref] ?? `primitive #${wait.ref}`;
     return wait.inside ? `a ${kind} inside ${path}` : `${kind} ${path}`;
   };

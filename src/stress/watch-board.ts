@@ -10,15 +10,17 @@
  *   word 8 … 39           actor 0: this stride's arbiter outcomes so far, counted by the index of
  *                         the outcome spec they match (the last word: matched none). A stride
  *                         that stalls loses its threads, not these counts.
- *   word 40 + 32·a …      actor a's block:
+ *   word 40 + 48·a …      actor a's block:
  *     +0  TRIAL   trial + 1 of the trial it is in (0: none yet)
  *     +1  PHASE   see Phase
  *     +2  THREAD  its threadId + 1 (lock words record holders the same way)
  *     +3  THREW   trial + 1 of the last trial in which its actor function threw
  *     +4  THREW_FORBIDDEN  the same, when that exception is a FORBIDDEN outcome
- *     +5  WAITS   slots of 5 words: ACTIVE, HEADER (the primitive's header word), HOLDER (its
+ *     +5  WAITS   slots of 7 words: ACTIVE, HEADER (the primitive's header word), HOLDER (its
  *                 holder tag when it parked), WHERE (±(ref index + 1): + at the object itself,
- *                 − inside it, e.g. a cache's stripe lock; 0 unknown), ASYNC (1: an async wait)
+ *                 − inside it, e.g. a cache's stripe lock; 0 unknown), ASYNC (1: an async wait),
+ *                 OFFSET and LENGTH (the primitive's byte offset in its buffer, the buffer's size:
+ *                 how an unnamed primitive is told apart)
  *
  * Every word has one writer (its actor's thread, or the main thread for STOP_REQUEST); the main
  * thread reads them with Atomics.load, so what it reads is at worst a moment old, never torn.
@@ -33,16 +35,16 @@ export const STOP_AT = 1;
 const OUTCOME_COUNTS = 8;
 const OUTCOME_SLOTS = 32;
 const FIRST_BLOCK = OUTCOME_COUNTS + OUTCOME_SLOTS;
-const BLOCK = 32;
+const BLOCK = 48;
 const TRIAL = 0;
 const PHASE = 1;
 const THREAD = 2;
 const THREW = 3;
 const THREW_FORBIDDEN = 4;
 const WAITS = 5;
-const SLOT = 5;
+const SLOT = 7;
 const SLOTS = 5;
-const [ACTIVE, HEADER, HOLDER, WHERE, ASYNC] = [0, 1, 2, 3, 4];
+const [ACTIVE, HEADER, HOLDER, WHERE, ASYNC, OFFSET, LENGTH] = [0, 1, 2, 3, 4, 5, 6];
 
 /** Where an actor is in its trial loop. */
 export const Phase = {
@@ -128,6 +130,8 @@ export class BoardWriter {
           Atomics.store(words, at + HOLDER, described?.holderTag ?? 0);
           Atomics.store(words, at + WHERE, this.#where(view));
           Atomics.store(words, at + ASYNC, mode === 'async' ? 1 : 0);
+          Atomics.store(words, at + OFFSET, view.byteOffset);
+          Atomics.store(words, at + LENGTH, view.buffer.byteLength);
           Atomics.store(words, at + ACTIVE, 1); // last: the main thread reads a slot only once it is whole
           return slot;
         }
@@ -173,6 +177,9 @@ export interface BoardWait {
   readonly ref: number | null;
   readonly inside: boolean;
   readonly async: boolean;
+  /** The primitive's byte offset in its buffer, and that buffer's size. */
+  readonly byteOffset: number;
+  readonly bufferBytes: number;
 }
 
 export interface ActorSnapshot {
@@ -200,6 +207,8 @@ export function readBoard(board: SharedArrayBuffer, actors: number): ActorSnapsh
         ref: where === 0 ? null : Math.abs(where) - 1,
         inside: where < 0,
         async: Atomics.load(words, at + ASYNC) === 1,
+        byteOffset: Atomics.load(words, at + OFFSET),
+        bufferBytes: Atomics.load(words, at + LENGTH),
       });
     }
     const thread = Atomics.load(words, base + THREAD);
