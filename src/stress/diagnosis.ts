@@ -51,7 +51,7 @@ export function diagnose(actors: readonly ActorSnapshot[], refs: readonly string
     const links = cycle.map(({ actor, wait }) => `actor ${actor} ${describeWait(actors[actor]!, wait)}`);
     return { outcome: HARNESS_OUTCOMES.deadlock, detail: `deadlock: ${links.join('; ')}`, stuck: cycle.map((c) => c.actor) };
   }
-  const stuck = actors.filter((a) => a.phase === Phase.running || a.phase === Phase.awaiting || a.phase === Phase.judging || a.phase === Phase.starting);
+  const stuck = actors.filter((a) => a.phase !== Phase.done && a.phase !== Phase.between);
   const sentences = stuck.map((a) => {
     const trial = a.trial === null ? 'before its first trial' : `in trial ${a.trial}`;
     const state =
@@ -60,8 +60,10 @@ export function diagnose(actors: readonly ActorSnapshot[], refs: readonly string
         : a.phase === Phase.judging
           ? 'the arbiter did not return'
           : a.phase === Phase.starting
-            ? 'it did not start'
-            : 'it did not return';
+            ? 'it did not start (loading the module, or prepare())'
+            : a.phase === Phase.finishing
+              ? 'finish() did not return'
+              : 'it did not return';
     const waits = a.waits.map((w) => describeWait(a, w));
     return `actor ${a.actor} ${trial}: ${state}${waits.length > 0 ? `; it ${waits.join('; it ')}` : a.phase === Phase.running ? ' (not parked in a sabre primitive: spinning, or blocked elsewhere)' : ''}`;
   });
