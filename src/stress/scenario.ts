@@ -139,9 +139,10 @@ export interface Scenario<P extends Params = Params, S = unknown> {
   cache?(params: P, variant: Variant): SharedCacheOptions;
   /**
    * Shared state built on the main thread once per run: structured-clonable, where sabre's own
-   * objects (a SharedCache, a Mutex…) travel as handles and arrive attached (transport.ts).
+   * objects (a SharedCache, a Mutex…) travel as handles and arrive attached (transport.ts). Its
+   * third argument is the pool's cache, when the scenario declares `cache()`.
    */
-  shared?(params: P, variant: Variant): S;
+  shared?(params: P, variant: Variant, cache: SharedCache | undefined): S;
   /**
    * State built afresh for every trial, on the main thread, a stride's worth at a time; it travels
    * as `shared` does and is `ctx.state` in that trial (the declarative form's `state()` hook).

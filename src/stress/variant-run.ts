@@ -92,8 +92,14 @@ export class VariantRun {
     if (!Number.isInteger(actors) || actors < 1) throw new RangeError(`${scenario.id}: actors must be an integer >= 1, got ${actors}`);
     const monitor = scenario.monitor !== undefined;
     const cache = scenario.cache?.(params, variant);
-    const shared = scenario.shared?.(params, variant);
     const pool = createPool({ filename: STRESS_TASK, threads: actors + (monitor ? 1 : 0), signals: false, ...(cache ? { cache } : {}) });
+    let shared: unknown;
+    try {
+      shared = scenario.shared?.(params, variant, pool.cache);
+    } catch (error) {
+      await pool.close({ deadlineMs: 0 });
+      throw error;
+    }
     const base: Base = {
       module,
       scenario: scenario.id,
