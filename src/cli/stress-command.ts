@@ -19,6 +19,7 @@ import { verdictFooter, verdictLabel, verdictTable } from '../stress/report/tabl
 import { type Progress, type RunOptions, type ScenarioEntry, runVariant } from '../stress/runner.js';
 import { type Variant, VARIANTS, resolveParams } from '../stress/scenario.js';
 import { BUILT_IN_MODULE, SCENARIOS, builtInEntries } from '../stress/scenarios/index.js';
+import { importModule } from '../loader/import-module.js';
 import { loadScenario } from '../stress/stride.js';
 import { decodeToken } from '../stress/token.js';
 import type { Verdict } from '../stress/verdict.js';
@@ -191,7 +192,7 @@ async function planFrom(ids: string[], options: StressOptions): Promise<Plan> {
 async function userEntries(file: string, ids: string[]): Promise<ScenarioEntry[]> {
   if (ids.length === 0) throw new UsageError('--module needs the ids of the scenarios to run');
   const module = await loadUserModule(file); // a module that does not load: its file and line
-  const exported = scenarioIds((await import(module)) as Record<string, unknown>);
+  const exported = scenarioIds(await importModule(module));
   const unknown = ids.filter((id) => !exported.includes(id));
   if (unknown.length > 0) {
     throw new UsageError(

@@ -59,7 +59,7 @@ export async function loadScenario(module: string, id: string): Promise<Scenario
   const known = loaded.get(cacheKey);
   if (known) return known;
   const url = module.startsWith('file:') ? module : pathToFileURL(module).href;
-  const exports = (await import(url)) as Record<string, unknown>;
+  const exports = await (await import('../loader/import-module.js')).importModule(url); // .ts too; `sabre/…` from anywhere
   const candidates = Object.values(exports).flatMap((value) => (Array.isArray(value) ? value : [value]));
   const found = candidates.find(
     (value): value is Scenario =>
