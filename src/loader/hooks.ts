@@ -96,27 +96,30 @@ const where = (parentURL: string | undefined): string => (parentURL?.startsWith(
 
 /** Node's resolution, and then, only where it found nothing, the two fallbacks of the module comment. */
 export async function resolve(specifier: string, context: ResolveContext, nextResolve: NextResolve): Promise<ResolveResult> {
+  // Read now: Node may write what a later nextResolve is given into this same context object.
+  const { parentURL } = context;
   try {
     return await nextResolve(specifier, context);
   } catch (error) {
     if (codeOf(error) !== 'ERR_MODULE_NOT_FOUND') throw error;
-    const twin = typeScriptTwin(specifier, context.parentURL);
+    const twin = typeScriptTwin(specifier, parentURL);
     if (twin !== undefined) return { url: twin, shortCircuit: true };
-    if (isSabre(specifier)) return resolveSelf(specifier, context, nextResolve, error);
+    if (isSabre(specifier)) return resolveSelf(specifier, parentURL, context, nextResolve);
     throw error;
   }
 }
 
 /** `sabre/…` from a module that cannot see an installed sabre: this sabre, through its own `exports`. */
-async function resolveSelf(specifier: string, context: ResolveContext, nextResolve: NextResolve, notFound: unknown): Promise<ResolveResult> {
+async function resolveSelf(specifier: string, parentURL: string | undefined, context: ResolveContext, nextResolve: NextResolve): Promise<ResolveResult> {
   try {
     return await nextResolve(specifier, { ...context, parentURL: SELF });
   } catch (error) {
     const fix =
       codeOf(error) === 'ERR_PACKAGE_PATH_NOT_EXPORTED'
-        ? `it is not an entry point of sabre: import one of ${ENTRY_POINTS.map((e) => `'${e}'`).join(', ')}`
-        : `install sabre where that module can find it (\`npm install -D sabre\` in its project): ${(notFound as Error).message}`;
-    const failure = new Error(`cannot resolve '${specifier}' imported from ${where(context.parentURL)}: ${fix}`, { cause: error });
+        ? `'${specifier}' is not an entry point of sabre: import one of ${ENTRY_POINTS.map((e) => `'${e}'`).join(', ')}`
+        : `'${specifier}' is neither installed where the module is nor provided by the running sabre: install sabre in its project (\`npm install -D sabre\`)`;
+    // Node's own wording last, so that the CLI finds the importing line as for any missing package.
+    const failure = new Error(`${fix}. Cannot find package '${specifier}' imported from ${where(parentURL)}`, { cause: error });
     (failure as Error & { code: string }).code = 'ERR_MODULE_NOT_FOUND';
     throw failure;
   }
