@@ -127,6 +127,35 @@ describe('TypeScript that stripping cannot run', () => {
   });
 });
 
+describe('TypeScript that stripping runs as written', () => {
+  it('a type imported without `import type` is an import of a value, as on Node 22.18+: the error names it and the line', () => {
+    const dir = scratchDir('sabre-ts-type-import-');
+    writeFileSync(join(dir, 'types.ts'), 'export interface Job {\n  n: number;\n}\n'); // a module with types only: still ESM
+    writeFileSync(join(dir, 'uses.ts'), "import { Job } from './types.ts';\nexport const job: Job = { n: 1 };\n");
+    const run = sabre(['stress', '--module', 'uses.ts', 'x'], dir);
+    expect(run.stderr).toContain("does not provide an export named 'Job'");
+    expect(run.stderr).toContain('at uses.ts:1');
+    expect(run.status).toBe(2);
+  });
+
+  it('.mts, .cts and a .ts with CommonJS syntax load with the format Node gives their JavaScript twins', async () => {
+    const dir = scratchDir('sabre-ts-formats-');
+    writeFileSync(join(dir, 'counter.cts'), 'const start: number = 40;\nmodule.exports = { start };\n');
+    writeFileSync(join(dir, 'plain.ts'), 'const two: number = 2;\nmodule.exports = { two };\n');
+    writeFileSync(
+      join(dir, 'sum.mts'),
+      "import counter from './counter.cjs';\nimport plain from './plain.js';\nexport const sum: number = counter.start + plain.two;\n",
+    );
+    writeFileSync(
+      join(dir, 'run.mjs'),
+      `const { importModule } = await import(${JSON.stringify(new URL('../dist/src/loader/import-module.js', import.meta.url).href)});\nconsole.log((await importModule('sum.mts')).sum);\n`,
+    );
+    const run = spawnSync(process.execPath, ['run.mjs'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('42\n');
+  });
+});
+
 describe('a Node that cannot strip types, without amaro', () => {
   it('TypeScriptUnavailableError says how to fix it', () => {
     const error = new TypeScriptUnavailableError(support.missingTranspilerMessage('/work/race.ts'), '/work/race.ts');

@@ -156,7 +156,7 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
   } catch (error) {
     throw strippingError(path, error);
   }
-  return { format: formatOf(path, code), source: code, shortCircuit: true };
+  return { format: formatOf(path, source), source: code, shortCircuit: true };
 }
 
 /**
@@ -185,14 +185,16 @@ function strippingError(path: string, error: unknown): Error {
 /**
  * The module format of a stripped TypeScript file, by Node's rules for its JavaScript twin: `.mts`
  * is ESM, `.cts` CommonJS, `.ts` what the nearest package.json's `type` says, and with no `type`,
- * ESM if it has import/export statements (Node's syntax detection), else CommonJS.
+ * ESM if it has import/export statements (Node's syntax detection), else CommonJS. Read from the
+ * TypeScript source: a module that only exports types strips to nothing, yet is a module (as
+ * Node 22.18+ takes it), and so is one that only imports types.
  */
-function formatOf(path: string, code: string): 'module' | 'commonjs' {
+function formatOf(path: string, source: string): 'module' | 'commonjs' {
   if (path.endsWith('.mts')) return 'module';
   if (path.endsWith('.cts')) return 'commonjs';
   const type = packageTypeOf(dirname(path));
   if (type === 'module' || type === 'commonjs') return type;
-  return /^[ \t]*(?:import[\s{*'"]|export[\s{*])|\bimport\.meta\b/m.test(code) ? 'module' : 'commonjs';
+  return /^[ \t]*(?:import[\s{*'"]|export[\s{*])|\bimport\.meta\b/m.test(source) ? 'module' : 'commonjs';
 }
 
 const packageTypes = new Map<string, string | undefined>();
