@@ -12,7 +12,7 @@
  *   and syntax that needs a transformation (enum, namespace, parameter properties) is refused, as
  *   Node 22.18+ refuses it.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -135,12 +135,7 @@ function typeScriptTwin(specifier: string, parentURL: string | undefined): strin
   const extension = /\.[cm]?js$/.exec(url.pathname)?.[0];
   if (extension === undefined) return undefined;
   url.pathname = url.pathname.slice(0, -extension.length) + TWIN_EXTENSION[extension];
-  try {
-    readFileSync(url); // exists and is a file (a directory throws EISDIR)
-    return url.href;
-  } catch {
-    return undefined;
-  }
+  return statSync(url, { throwIfNoEntry: false })?.isFile() ? url.href : undefined;
 }
 
 /** Node's loading, except a TypeScript file on a Node that cannot strip types: stripped here. */
