@@ -8,7 +8,8 @@
 //   else; no install script in its package.json; every source map carries its sources;
 // - the install: no install script listed or run, no build; node_modules at most 10 MB (du);
 // - every entry point imports (sabre, sabre/pool, sabre/worker; sabre/stress once the harness is
-//   there), `require('sabre')` works from CommonJS, a pool runs tasks on a shared cache;
+//   there), `require('sabre')` works from CommonJS, a pool runs tasks on a shared cache, and
+//   (with the optional peers, amaro among them) a TypeScript task module;
 // - without the harness, `sabre stress` fails at once naming a package to install; with it,
 //   `npx sabre stress --quick` passes.
 //
@@ -229,6 +230,23 @@ console.log('require(sabre) works');
     { allowFailure: true },
   );
   check(`import sabre/stress with the harness installed (${stress.stdout.trim()})`, stress.status === 0, stress.output.trim());
+  // A TypeScript task module (stripped by amaro, one of the peers, where Node cannot strip types) that imports sabre/worker by name.
+  writeFileSync(
+    join(app, 'task-ts.ts'),
+    `import { cache } from 'sabre/worker';\nexport default function task({ key }: { key: string }): number { return cache.increment(key); }\n`,
+  );
+  writeFileSync(
+    join(app, 'embed-ts.mjs'),
+    `import { createPool } from 'sabre/pool';
+const pool = createPool({ filename: new URL('./task-ts.ts', import.meta.url), threads: 2, cache: { maxEntries: 10, maxBytes: 1 << 12 } });
+await Promise.all(Array.from({ length: 10 }, () => pool.run({ key: 'n' })));
+const n = pool.cache.get('n');
+await pool.close();
+if (n !== 10) throw new Error('expected 10, got ' + n);
+`,
+  );
+  const embedTs = run(process.execPath, ['embed-ts.mjs'], app, { allowFailure: true });
+  check(`a pool runs a TypeScript task module (task.ts) on Node ${process.version}`, embedTs.status === 0, embedTs.output.trim());
   const version = run('npx', ['--no', '--', 'sabre', '--version'], app, { allowFailure: true });
   check(`npx sabre --version prints ${shipped.version}`, version.status === 0 && version.stdout.trim() === shipped.version, version.output.trim());
   if (!skipStress) {

@@ -91,3 +91,18 @@ export class LockUnavailableError extends SabreError {
     this.holderThreadId = holderThreadId;
   }
 }
+
+/**
+ * A TypeScript module (`.ts`, `.mts`, `.cts`) was to be imported on a Node that cannot strip
+ * types by itself (before 22.18), and amaro, the type stripper sabre uses there (an optional peer
+ * dependency), is not installed. The message says how to fix it.
+ */
+export class TypeScriptUnavailableError extends SabreError {
+  /** The TypeScript file that could not be imported (a path). */
+  readonly file: string;
+
+  constructor(message: string, file: string) {
+    super('ERR_SABRE_TYPESCRIPT_UNAVAILABLE', message);
+    this.file = file;
+  }
+}

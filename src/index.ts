@@ -40,4 +40,5 @@ export {
   BarrierBrokenError,
   MemoryLimitError,
   LockUnavailableError,
+  TypeScriptUnavailableError,
 } from './errors.js';

@@ -3,13 +3,14 @@
  * module, serves the control plane (comlink, see src/pool/control.ts), and runs each task
  * through a gate that pause() closes.
  */
-import { pathToFileURL } from 'node:url';
 import { BroadcastChannel, threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
+import { importModule } from '../src/loader/import-module.js';
 import { type WorkerControl, type WorkerSetup, controlChannelName, helloChannelName } from '../src/pool/control.js';
 
 const setup = (workerData as { sabre: WorkerSetup }).sabre;
-const user = (await import(pathToFileURL(setup.filename).href)) as { default?: unknown; handler?: unknown };
+// importModule, not import(): the task module may be TypeScript, or import 'sabre/worker' from outside a project.
+const user = (await importModule(setup.filename)) as { default?: unknown; handler?: unknown };
 const handler = (typeof user.default === 'function' ? user.default : user.handler) as ((task: unknown) => unknown) | undefined;
 if (typeof handler !== 'function') {
   throw new TypeError(`sabre pool: ${setup.filename} must export a task function (default export or \`handler\`)`);

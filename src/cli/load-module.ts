@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { importModule } from '../loader/import-module.js';
 import { UsageError } from './exit-codes.js';
 
 /** Imports the module at `fileOrUrl` (a path, or a file: URL); returns its file: URL. */
@@ -24,7 +25,7 @@ export async function loadUserModule(fileOrUrl: string, what = '--module'): Prom
   const path = fileURLToPath(url);
   if (!existsSync(path)) throw new UsageError(`${what} ${display(path)}: no such file`);
   try {
-    await import(url);
+    await importModule(url);
   } catch (error) {
     throw new UsageError(describeLoadError(`${what} ${display(path)}`, url, error));
   }
@@ -115,13 +116,20 @@ function fromMissingImport(error: Error): Location | undefined {
   return { file: importer, line: index + 1, excerpt: [source.split('\n')[index]!.trimEnd()] };
 }
 
+/** sabre's importModule, which the child uses too (a TypeScript module needs its hooks there as well). */
+const IMPORT_MODULE = new URL('../loader/import-module.js', import.meta.url).href;
+
 /** A syntax error: a child Node imports the module and prints the location Node knows. */
 function fromChild(url: string): Location | undefined {
-  const child = spawnSync(process.execPath, [...process.execArgv, '--input-type=module', '-e', `await import(${JSON.stringify(url)});`], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'ignore', 'pipe'],
-    timeout: 15_000,
-  });
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, '--input-type=module', '-e', `await (await import(${JSON.stringify(IMPORT_MODULE)})).importModule(${JSON.stringify(url)});`],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 15_000,
+    },
+  );
   return child.status !== 0 && child.stderr ? fromArrow(child.stderr) : undefined;
 }
 

@@ -4,7 +4,9 @@
 // code rather than as a crash: packages the command needs that are not installed (the CLI's
 // packages are optional peer dependencies of the library) are a configuration error (exit 2);
 // anything else, such as a built-in scenario that throws at load, is a harness error (exit 3).
+// It imports only modules that import nothing but Node's own.
 import { readFileSync } from 'node:fs';
+import { TRANSPILER } from '../loader/typescript-support.js';
 import { reportError, UsageError } from './exit-codes.js';
 
 // A reader that stops early (`sabre stress --json - | head`) closes the pipe: stop quietly, as
@@ -31,7 +33,9 @@ function missingPackages(error: unknown): UsageError | undefined {
   let declared: string[] = [];
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as Record<string, Record<string, string> | undefined>;
-    declared = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
+    // amaro is not the command's: only a TypeScript module on a Node that cannot strip types needs
+    // it, and importing one without it says so (TypeScriptUnavailableError).
+    declared = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})].filter((name) => name !== TRANSPILER);
   } catch {
     // no package.json to read: name the one package Node could not find
   }

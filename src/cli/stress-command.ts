@@ -95,7 +95,7 @@ export function addStressCommand(program: Command): void {
     .option('--trials <n>', "trials per variant (default: the scenario's)", parsePositiveInt)
     .addOption(new Option('--variant <variant>', 'run only one variant of the pair scenarios').choices(['unsafe', 'safe']))
     .option('--param <name=value>', 'override a scenario parameter (repeatable), e.g. --param increments=200', collectParam, {})
-    .option('--module <file>', 'run the scenarios a module of your own exports (.js, .mjs or .ts) instead of the built-in ones')
+    .option('--module <file>', 'run the scenarios a module of your own exports (by id) instead of the built-in ones (.js, .mjs or .ts)')
     .option('--json <file>', 'write the JSON report (- for standard output)')
     .option('--junit <file>', 'write JUnit XML (- for standard output)')
     .option('--md <file>', 'write a Markdown report (- for standard output)')

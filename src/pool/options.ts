@@ -13,7 +13,10 @@ import type { PrimitiveSpec } from './named.js';
 
 /** Options of {@link createPool}. */
 export interface PoolOptions {
-  /** The task module (path or file: URL). Its default export (or `handler`) runs each task: `(task) => result`. */
+  /**
+   * The task module (path or file: URL). Its default export (or `handler`) runs each task: `(task) => result`.
+   * JavaScript or TypeScript (`.ts`, `.mts`, `.cts`: on Node before 22.18 with amaro installed).
+   */
   filename: string | URL;
   /** Worker threads (integer >= 1). Default: the number of cores. */
   threads?: number;

@@ -8,6 +8,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { Barrier, type BarrierHandle } from '../shared/barrier.js';
+import { importModule } from '../loader/import-module.js';
 import { cache, hasCache } from '../pool/worker.js';
 import { HistoryLog, type HistoryLogHandle } from './history.js';
 import { Reservoir, delayPoint, mixSeed, seededRandom } from './random.js';
@@ -87,7 +88,7 @@ function isScenario(value: unknown): value is Scenario {
 /** Every scenario `module` exports (directly, or in an exported array), in export order. */
 export async function scenariosOf(module: string): Promise<Scenario[]> {
   const url = module.startsWith('file:') ? module : pathToFileURL(module).href;
-  const exports = (await import(url)) as Record<string, unknown>;
+  const exports = await importModule(url); // .ts too, and `sabre/…` from a module outside any project
   const found = Object.values(exports)
     .flatMap((value) => (Array.isArray(value) ? value : [value]))
     .filter(isScenario);

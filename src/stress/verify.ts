@@ -26,8 +26,9 @@ export class ScenarioFailedError extends Error {
 }
 
 /**
- * Runs scenario `id`, exported by `module` (a path or file: URL of a .js, .mjs or .ts module:
- * workers import it), and resolves to its verdicts, or rejects with {@link ScenarioFailedError}.
+ * Runs scenario `id`, exported by the module `module` (workers import it: JavaScript, or TypeScript
+ * as .ts, .mts or .cts on Node 22.18+ or with amaro installed), and resolves to its verdicts, or
+ * rejects with {@link ScenarioFailedError}.
  */
 export async function verifyScenario(module: string | URL, id: string, options: RunOptions = {}): Promise<Verdict[]> {
   const path = module instanceof URL ? fileURLToPath(module) : module;
