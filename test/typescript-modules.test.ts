@@ -78,6 +78,15 @@ describe('a TypeScript stress scenario module', () => {
     ]);
   });
 
+  it('a single-implementation scenario in the declarative form, in TypeScript: verifyScenario, and the CLI with no ids', async () => {
+    const verdicts = await verifyScenario(new URL('queue.stress.ts', FIXTURES), 'ts-queue', { quick: true, budgetMs: 2_000 });
+    expect(verdicts.map((v) => `${v.variant} ${v.passed}`)).toEqual(['single true']);
+    expect(verdicts[0]!.summary).toMatch(/^no forbidden outcome in \d+ trials \(rate < .* at 95 %\)$/);
+    const run = sabre(['stress', '--module', 'test/fixtures/ts/queue.stress.ts', '--quick']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/PASS ts-queue single: no forbidden outcome in \d+ trials/);
+  });
+
   it('passes through the CLI: sabre stress --module test/fixtures/ts/scenarios.ts ts-word --quick', () => {
     const run = sabre(['stress', '--module', 'test/fixtures/ts/scenarios.ts', 'ts-word', '--quick']);
     expect(run.stderr).not.toMatch(/does not load/);
