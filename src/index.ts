@@ -41,3 +41,4 @@ export {
   MemoryLimitError,
   LockUnavailableError,
 } from './errors.js';
+export { asyncCache, type AsyncCache, type AsyncCacheStats, type AsyncSetOptions, type AsyncComputeOptions } from './async-cache.js';
