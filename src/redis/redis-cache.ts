@@ -234,8 +234,10 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     try {
       reply = await this.#write(k, this.#atomic.increment(k, delta, ttlArg(this.#config.ttlMs)));
     } catch (error) {
-      if (isErrorReply(error) && /^SABRE_(NOT_INTEGER|RANGE)/.test(error.message)) {
-        const why = error.message.startsWith('SABRE_RANGE') ? error.message.slice('SABRE_RANGE '.length) : 'the value is not an integer';
+      // The script's refusals (Redis may put its own error code before them).
+      const refused = isErrorReply(error) ? /SABRE_(NOT_INTEGER|RANGE) ?(.*)/.exec(error.message) : null;
+      if (refused !== null) {
+        const why = refused[1] === 'RANGE' ? refused[2] : 'the value is not an integer';
         throw new IllegalStateError(`increment(${JSON.stringify(key)}): ${why}`);
       }
       throw error;
