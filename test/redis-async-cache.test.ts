@@ -26,7 +26,23 @@ const TABLE: Array<[string, (cache: AsyncCache) => Promise<void>]> = [
   [
     'values of every type, bytes as bytes',
     async (c) => {
-      const values = ['s', '', 'a\uD800', 1.5, -0, NaN, true, false, null, 5n, 2n ** 100n, [1, 'x'], new Map([[1, 2]]), new Uint8Array([1, 2]), Buffer.from('b')];
+      const values = [
+        's',
+        '',
+        'a\uD800',
+        1.5,
+        -0,
+        NaN,
+        true,
+        false,
+        null,
+        5n,
+        2n ** 100n,
+        [1, 'x'],
+        new Map([[1, 2]]),
+        new Uint8Array([1, 2]),
+        Buffer.from('b'),
+      ];
       for (const [i, value] of values.entries()) await c.set(i, value);
       for (const [i, value] of values.entries()) {
         const back = await c.get(i);
