@@ -69,6 +69,11 @@ export class RedisServer {
     this.port = port;
   }
 
+  /** Whether the server process is running (started and not stopped). */
+  get running(): boolean {
+    return this.#child !== undefined;
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
@@ -101,13 +106,23 @@ export class RedisServer {
     }
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a hung host. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** Thaws a paused server (SIGCONT). */
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   /** Kills the server (as a crash would) and waits, at most 10 s, until its process has gone. */
   async stop(): Promise<void> {
     const child = this.#child;
     this.#child = undefined;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGKILL');
+    child.kill('SIGKILL'); // also ends a paused (SIGSTOPped) server
     await Promise.race([gone, sleep(10_000)]);
   }
 }
