@@ -4,7 +4,8 @@
  * Needs the optional peer dependency @redis/client (`npm install @redis/client`); importing this
  * entry point without it fails with a MissingPeerError (code ERR_SABRE_MISSING_PEER) saying so.
  */
-export { RedisCache, type RedisCacheStats, type AvailabilityEvent } from './redis-cache.js';
+export { RedisCache, type RedisCacheStats } from './redis-cache.js';
+export type { AvailabilityEvent, AvailabilityListener } from './fail-safe.js';
 export type { RedisCacheOptions } from './options.js';
 export type { Availability } from './connection.js';
 export { StoreUnavailableError, MissingPeerError } from './errors.js';

@@ -6,7 +6,7 @@
  * or a Lua script, atomic on the server) and has a timeout (`commandTimeoutMs`).
  *
  * Fail-safe: when Redis cannot be reached, a read is answered with the last value Redis confirmed
- * to this process, if that was within `graceMs` (grace.ts), and otherwise fails with a
+ * to this process, if that was within `graceMs` (fail-safe.ts), and otherwise fails with a
  * StoreUnavailableError; a write always fails (it is never reported as done when it was not).
  * Both are counted in stats(). The 'unavailable' and 'available' events mark the changes of
  * state (never each call); when Redis is back, the remembered values are dropped.
@@ -18,8 +18,7 @@ import { checkFunction, describeValue, readOptions } from '../shared/validate.js
 import type { AsyncCache, AsyncComputeOptions, AsyncSetOptions } from '../async-cache.js';
 import { AtomicOps, ttlArg } from './atomic.js';
 import { type Availability, Connection, isErrorReply } from './connection.js';
-import { StoreUnavailableError } from './errors.js';
-import { GraceValues } from './grace.js';
+import { type AvailabilityListener, FailSafe } from './fail-safe.js';
 import { type RedisCacheConfig, type RedisCacheOptions, checkPositiveMs, checkRedisOptions, checkTtl } from './options.js';
 import { type FlightCounters, SingleFlight } from './single-flight.js';
 import { KeySpace, decodeFromRedis, encodeForRedis, isClone } from './wire.js';
@@ -50,16 +49,6 @@ export interface RedisCacheStats {
   readonly outages: number;
 }
 
-/** What an 'unavailable' or 'available' listener is told. */
-export interface AvailabilityEvent {
-  /** 'unavailable': the failure that started the outage. */
-  readonly cause?: unknown;
-  /** 'available': how many reads the fail-safe answered during the outage (now dropped). */
-  readonly servedFromGrace?: number;
-}
-
-const MUTABLE_COUNTERS = () => ({ hits: 0, misses: 0, sets: 0, deletes: 0, unstoredComputes: 0, graceServed: 0, unavailableErrors: 0, outages: 0 });
-
 /**
  * A cache in Redis with the API of {@link SharedCache}, asynchronous: it implements
  * {@link AsyncCache}, as `asyncCache(sharedCache)` does, so an application moves from one
@@ -79,20 +68,19 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
   readonly #connection: Connection;
   readonly #atomic: AtomicOps;
   readonly #keys: KeySpace;
-  readonly #grace: GraceValues;
+  readonly #failSafe: FailSafe;
   readonly #flights: SingleFlight;
-  readonly #counters = MUTABLE_COUNTERS();
+  readonly #counters = { hits: 0, misses: 0, sets: 0, deletes: 0, unstoredComputes: 0 };
   readonly #flightCounters: FlightCounters = { computes: 0, singleFlightWaits: 0, leaseTakeovers: 0 };
-  readonly #listeners = { available: new Set<(event: AvailabilityEvent) => void>(), unavailable: new Set<(event: AvailabilityEvent) => void>() };
 
   private constructor(config: RedisCacheConfig, connection: Connection, serverVersion: string, onState: { handler: (s: Availability, c: unknown) => void }) {
     this.#config = config;
     this.#connection = connection;
     this.#atomic = new AtomicOps(connection, serverVersion);
     this.#keys = new KeySpace(config.prefix);
-    this.#grace = new GraceValues(config.graceMs, config.maxGraceEntries);
+    this.#failSafe = new FailSafe(config.graceMs, config.maxGraceEntries);
     this.#flights = new SingleFlight(connection, this.#keys, this.#flightCounters);
-    onState.handler = (state, cause) => this.#stateChanged(state, cause);
+    onState.handler = (state, cause) => this.#failSafe.stateChanged(state, cause);
   }
 
   /**
@@ -144,13 +132,13 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     try {
       return (await this.#connection.call<number>(['EXISTS', k])) === 1;
     } catch (error) {
-      return this.#fallback(k, error) !== undefined;
+      return this.#failSafe.rescue(k, error, false) !== undefined;
     }
   }
 
   /** Remaining time to live of `key` in ms: Infinity if it never expires, undefined if there is no such entry. */
   async ttl(key: CacheKey): Promise<number | undefined> {
-    const pttl = await this.#unavailableCounted(this.#connection.call<number>(['PTTL', this.#keys.value(key)]));
+    const pttl = await this.#failSafe.counted(this.#connection.call<number>(['PTTL', this.#keys.value(key)]));
     return pttl === -2 ? undefined : pttl === -1 ? Infinity : pttl;
   }
 
@@ -161,9 +149,9 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     const k = this.#keys.value(key);
     const raw = encodeForRedis(value);
     const ttl = this.#ttlFrom(options);
-    await this.#write(k, this.#connection.call(['SET', k, raw, ...(ttl === Infinity ? [] : ['PX', String(Math.ceil(ttl))])]));
+    await this.#failSafe.write(k, this.#connection.call(['SET', k, raw, ...(ttl === Infinity ? [] : ['PX', String(Math.ceil(ttl))])]));
     this.#counters.sets++;
-    this.#grace.confirm(k, raw);
+    this.#failSafe.confirm(k, raw);
     return this;
   }
 
@@ -172,10 +160,10 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     const k = this.#keys.value(key);
     const raw = encodeForRedis(value);
     const ttl = this.#ttlFrom(options);
-    const reply = await this.#write(k, this.#connection.call(['SET', k, raw, 'NX', ...(ttl === Infinity ? [] : ['PX', String(Math.ceil(ttl))])]));
+    const reply = await this.#failSafe.write(k, this.#connection.call(['SET', k, raw, 'NX', ...(ttl === Infinity ? [] : ['PX', String(Math.ceil(ttl))])]));
     if (reply === null) return false;
     this.#counters.sets++;
-    this.#grace.confirm(k, raw);
+    this.#failSafe.confirm(k, raw);
     return true;
   }
 
@@ -190,13 +178,13 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     const raw = encodeForRedis(next);
     const { ttlMs } = readOptions(options, ['ttlMs'], 'options');
     const ttl = ttlArg(ttlMs === undefined ? undefined : checkTtl(ttlMs, 'options.ttlMs', Infinity));
-    const done = await this.#write(
+    const done = await this.#failSafe.write(
       k,
       this.#compared(k, want, (stored) => this.#atomic.compareAndSet(k, stored, raw, ttl)),
     );
     if (done) {
       this.#counters.sets++;
-      this.#grace.confirm(k, raw);
+      this.#failSafe.confirm(k, raw);
     }
     return done;
   }
@@ -205,13 +193,13 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
   async compareAndDelete(key: CacheKey, expected: V): Promise<boolean> {
     const k = this.#keys.value(key);
     const want = encodeForRedis(expected);
-    const done = await this.#write(
+    const done = await this.#failSafe.write(
       k,
       this.#compared(k, want, (stored) => this.#atomic.compareAndDelete(k, stored)),
     );
     if (done) {
       this.#counters.deletes++;
-      this.#grace.confirm(k, undefined);
+      this.#failSafe.confirm(k, undefined);
     }
     return done;
   }
@@ -232,7 +220,7 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     }
     let reply: [Buffer, Buffer];
     try {
-      reply = await this.#write(k, this.#atomic.increment(k, delta, ttlArg(this.#config.ttlMs)));
+      reply = await this.#failSafe.write(k, this.#atomic.increment(k, delta, ttlArg(this.#config.ttlMs)));
     } catch (error) {
       // The script's refusals (Redis may put its own error code before them).
       const refused = isErrorReply(error) ? /SABRE_(NOT_INTEGER|RANGE) ?(.*)/.exec(error.message) : null;
@@ -245,7 +233,7 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     const digits = reply[1].toString();
     const result = reply[0].toString() === 'b' ? BigInt(digits) : Number(digits);
     this.#counters.sets++;
-    this.#grace.confirm(k, encodeForRedis(result));
+    this.#failSafe.confirm(k, encodeForRedis(result));
     return result;
   }
 
@@ -255,15 +243,15 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     if (ttlMs === undefined) throw new InvalidArgumentError('expire(key, ttlMs): ttlMs is required (Infinity removes the expiry)');
     const ttl = checkPositiveMs(ttlMs, 'ttlMs', true);
     const done = ttl === Infinity ? this.#atomic.persist(k) : this.#connection.call<number>(['PEXPIRE', k, String(Math.ceil(ttl))]).then((n) => n === 1);
-    return this.#unavailableCounted(done);
+    return this.#failSafe.counted(done);
   }
 
   /** Deletes `key`; true if it held an entry. */
   async delete(key: CacheKey): Promise<boolean> {
     const k = this.#keys.value(key);
-    const removed = (await this.#write(k, this.#connection.call<number>(['DEL', k]))) === 1;
+    const removed = (await this.#failSafe.write(k, this.#connection.call<number>(['DEL', k]))) === 1;
     if (removed) this.#counters.deletes++;
-    this.#grace.confirm(k, undefined);
+    this.#failSafe.confirm(k, undefined);
     return removed;
   }
 
@@ -296,25 +284,18 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
       const result = await this.#flights.run(k, tracked, (value) => encodeForRedis(value), ttl, lease);
       if ('found' in result) {
         this.#counters.hits++;
-        this.#grace.confirm(k, result.found);
+        this.#failSafe.confirm(k, result.found);
         return decodeFromRedis(result.found) as T;
       }
       this.#counters.misses++;
-      if (result.stored) {
+      if (result.stored !== undefined) {
         this.#counters.sets++;
-        this.#grace.confirm(k, encodeForRedis(result.computed));
+        this.#failSafe.confirm(k, result.stored);
       } else if (result.computed !== undefined) this.#counters.unstoredComputes++;
       return result.computed;
     } catch (error) {
-      if (error instanceof StoreUnavailableError || computeFailed) {
-        const raw = this.#grace.serve(k);
-        if (raw !== undefined) {
-          this.#counters.graceServed++;
-          return decodeFromRedis(raw) as T;
-        }
-        if (error instanceof StoreUnavailableError) this.#counters.unavailableErrors++;
-      }
-      throw error;
+      // Redis unavailable, or the compute failed: the grace value, if there is one.
+      return decodeFromRedis(this.#failSafe.rescue(k, error, computeFailed)) as T;
     }
   }
 
@@ -325,6 +306,7 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     return {
       ...this.#counters,
       ...this.#flightCounters,
+      ...this.#failSafe.counters,
       timeouts: this.#connection.timeouts,
     };
   }
@@ -333,12 +315,8 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
    * Calls `listener` when Redis becomes unreachable ('unavailable') or reachable again
    * ('available'): once per change of state, never per call. Returns an unsubscribe function.
    */
-  on(event: 'available' | 'unavailable', listener: (event: AvailabilityEvent) => void): () => void {
-    const listeners = this.#listeners[event];
-    if (listeners === undefined) throw new InvalidArgumentError(`event must be 'available' or 'unavailable', got ${describeValue(event)}`);
-    checkFunction(listener, 'listener');
-    listeners.add(listener);
-    return () => listeners.delete(listener);
+  on(event: Availability, listener: AvailabilityListener): () => void {
+    return this.#failSafe.on(event, listener);
   }
 
   /** Closes the connections. Calls made afterwards throw IllegalStateError; waiting getOrCompute calls end. */
@@ -354,50 +332,10 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     return checkTtl(ttlMs, 'options.ttlMs', this.#config.ttlMs);
   }
 
-  /** GET with the fail-safe; confirms what it read. */
+  /** GET with the fail-safe. */
   async #read(k: Buffer): Promise<V | undefined> {
-    let raw: Buffer | null;
-    try {
-      raw = await this.#connection.call<Buffer | null>(['GET', k]);
-    } catch (error) {
-      return this.#fallback(k, error);
-    }
-    this.#grace.confirm(k, raw ?? undefined);
+    const raw = await this.#failSafe.read(k, this.#connection.call<Buffer | null>(['GET', k]));
     return raw === null ? undefined : (decodeFromRedis(raw) as V);
-  }
-
-  /** A read that failed: the grace value if Redis is unavailable and one is known, else the error (counted). */
-  #fallback(k: Buffer, error: unknown): V {
-    if (!(error instanceof StoreUnavailableError)) throw error;
-    const raw = this.#grace.serve(k);
-    if (raw === undefined) {
-      this.#counters.unavailableErrors++;
-      throw error;
-    }
-    this.#counters.graceServed++;
-    return decodeFromRedis(raw) as V;
-  }
-
-  /** A write: one that fails for want of Redis is counted, and the key's last value is no longer known. */
-  async #write<T>(k: Buffer, call: Promise<T>): Promise<T> {
-    try {
-      return await call;
-    } catch (error) {
-      if (error instanceof StoreUnavailableError) {
-        this.#grace.forget(k);
-        this.#counters.unavailableErrors++;
-      }
-      throw error;
-    }
-  }
-
-  async #unavailableCounted<T>(call: Promise<T>): Promise<T> {
-    try {
-      return await call;
-    } catch (error) {
-      if (error instanceof StoreUnavailableError) this.#counters.unavailableErrors++;
-      throw error;
-    }
   }
 
   /**
@@ -414,24 +352,6 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
       const stored = await this.#connection.call<Buffer | null>(['GET', k]);
       if (stored === null || !isClone(stored) || !isDeepStrictEqual(decodeFromRedis(stored), expected)) return false;
       if (await attempt(stored)) return true;
-    }
-  }
-
-  #stateChanged(state: Availability, cause: unknown): void {
-    let event: AvailabilityEvent;
-    if (state === 'unavailable') {
-      this.#counters.outages++;
-      event = { cause };
-    } else {
-      event = { servedFromGrace: this.#grace.resynchronise() };
-    }
-    for (const listener of [...this.#listeners[state]]) {
-      try {
-        listener(event);
-      } catch (error) {
-        // A listener's failure must not fail the call that noticed the change.
-        process.emitWarning(`a RedisCache '${state}' listener threw: ${(error as Error)?.message ?? String(error)}`, { code: 'SABRE_REDIS_LISTENER' });
-      }
     }
   }
 }

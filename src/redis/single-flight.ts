@@ -45,10 +45,10 @@ return 1`);
 const POLL_FIRST_MS = 20;
 const POLL_MAX_MS = 500;
 
-/** What a flight's caller gets: a stored value (its encoding) found, or the value it computed (and whether it was stored). */
+/** What a flight's caller gets: a stored value (its encoding) found, or the value it computed (and its encoding if it was stored). */
 export type FlightResult<T> =
   | { readonly found: Buffer; readonly waited: boolean }
-  | { readonly computed: T; readonly stored: boolean; readonly waited: boolean };
+  | { readonly computed: T; readonly stored: Buffer | undefined; readonly waited: boolean };
 
 /** Counters of the flights of one cache. */
 export interface FlightCounters {
@@ -107,7 +107,7 @@ export class SingleFlight {
     encode: (value: T) => Buffer,
     ttl: TtlArg,
     leaseMs: number,
-  ): Promise<{ computed: T; stored: boolean }> {
+  ): Promise<{ computed: T; stored: Buffer | undefined }> {
     this.#counters.computes++;
     let held = true;
     const renewal = setInterval(() => {
@@ -126,7 +126,7 @@ export class SingleFlight {
       value = await compute();
       if (value === undefined) {
         await this.#release(valueKey, leaseKey, token);
-        return { computed: value, stored: false };
+        return { computed: value, stored: undefined };
       }
       encoded = encode(value);
     } catch (error) {
@@ -137,10 +137,10 @@ export class SingleFlight {
     }
     try {
       const stored = await this.#connection.script<number>(FINISH, [valueKey, leaseKey], [token, encoded, ttl === '' ? 'inf' : ttl, this.#keys.flights]);
-      return { computed: value, stored: stored === 1 };
+      return { computed: value, stored: stored === 1 ? encoded : undefined };
     } catch (error) {
       // The value is computed and correct; only storing it failed (counted by the caller).
-      if (error instanceof StoreUnavailableError) return { computed: value, stored: false };
+      if (error instanceof StoreUnavailableError) return { computed: value, stored: undefined };
       throw error;
     }
   }

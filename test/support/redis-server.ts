@@ -26,7 +26,9 @@ export const redisAvailable = redisServerVersion !== undefined;
 export const SKIP_MESSAGE = `no ${REDIS_SERVER} on this machine: the Redis tests are skipped (install it with \`apt-get install redis-server\`; SABRE_REQUIRE_REDIS=1 makes this an error)`;
 
 if (!redisAvailable) {
-  if (process.env.SABRE_REQUIRE_REDIS === '1') throw new Error(`SABRE_REQUIRE_REDIS=1 but ${SKIP_MESSAGE}`);
+  if (process.env.SABRE_REQUIRE_REDIS === '1') {
+    throw new Error(`SABRE_REQUIRE_REDIS=1 but there is no ${REDIS_SERVER} on this machine: install it with \`apt-get install redis-server\``);
+  }
   console.warn(SKIP_MESSAGE);
 }
 
