@@ -240,6 +240,19 @@ describe.skipIf(!redisAvailable)('RedisCache', () => {
       await c.close();
     });
 
+    it('compare-and-set runs as a Lua script before Redis 8.4 and as SET IFEQ / DELEX from 8.4 on', async () => {
+      const { versionAtLeast } = await import('../src/redis/atomic.js');
+      expect([versionAtLeast('7.0.15', 8, 4), versionAtLeast('8.2.1', 8, 4), versionAtLeast('8.4.0', 8, 4), versionAtLeast('9.0.0', 8, 4)]).toEqual([
+        false,
+        false,
+        true,
+        true,
+      ]);
+      const info = String(await raw.sendCommand(['INFO', 'server']));
+      const version = /redis_version:([\d.]+)/.exec(info)![1]!;
+      expect(cache.nativeCompareAndSet).toBe(versionAtLeast(version, 8, 4));
+    });
+
     it('close: later calls throw IllegalStateError', async () => {
       const c = await fresh();
       await c.close();
