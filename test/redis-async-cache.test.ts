@@ -1,11 +1,11 @@
 /**
- * One behaviour table, run against both caches through the AsyncCache interface: a SharedCache
- * (asyncCache adapter) and a RedisCache. What an application sees must not change when it moves
- * from one process to many by configuration.
+ * One behaviour table, run against every cache through the AsyncCache interface: a SharedCache
+ * (asyncCache adapter), a RedisCache, and a TieredCache (a SharedCache over Redis). What an
+ * application sees must not change when it moves from one process to many by configuration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AsyncCache, InvalidArgumentError, SharedCache, asyncCache } from '../src/index.js';
-import { RedisCache } from '../src/redis/index.js';
+import { RedisCache, TieredCache } from '../src/redis/index.js';
 import { RedisServer, redisAvailable } from './support/redis-server.js';
 
 /** Each row: a name and a scenario run on a fresh, empty cache. */
@@ -149,7 +149,7 @@ describe('AsyncCache: SharedCache through asyncCache()', () => {
 
 describe.skipIf(!redisAvailable)('AsyncCache: RedisCache', () => {
   let server: RedisServer;
-  const open: RedisCache[] = [];
+  const open: Array<RedisCache | TieredCache> = [];
   let n = 0;
   beforeAll(async () => {
     server = await RedisServer.start();
@@ -161,6 +161,12 @@ describe.skipIf(!redisAvailable)('AsyncCache: RedisCache', () => {
 
   it.each(TABLE)('%s', async (_, scenario) => {
     const cache = await RedisCache.connect({ url: server.url, prefix: `table${++n}:` });
+    open.push(cache);
+    await scenario(cache);
+  });
+
+  it.each(TABLE)('TieredCache: %s', async (_, scenario) => {
+    const cache = await TieredCache.connect(SharedCache.create({ maxEntries: 1_000, maxBytes: 1 << 20 }), { url: server.url, prefix: `tiered${++n}:` });
     open.push(cache);
     await scenario(cache);
   });

@@ -136,15 +136,26 @@ export class Connection {
 
   /**
    * A second connection for pub/sub (a subscribed connection can run nothing else), connecting in
-   * the background: nobody waits for it (waiters poll meanwhile), and node-redis subscribes again
-   * after each reconnection. Returns what closes it.
+   * the background: nobody waits for it, and node-redis subscribes again after each reconnection
+   * (before its 'ready'). `synced` is called each time the subscription is in place (messages
+   * flow from then on), `lost` each time the connection fails (messages may be missed until the
+   * next `synced`). Returns what closes it.
    */
-  subscribe(channel: string, listener: (message: Buffer) => void): () => void {
+  subscribe(channel: string, listener: (message: Buffer) => void, events: { synced?: () => void; lost?: () => void } = {}): () => void {
     const subscriber = this.#client.duplicate();
-    subscriber.on('error', () => {});
+    let subscribed = false;
+    subscriber.on('error', () => events.lost?.());
+    subscriber.on('reconnecting', () => events.lost?.());
+    subscriber.on('ready', () => {
+      if (subscribed) events.synced?.(); // a reconnection: resubscribed already
+    });
     subscriber
       .connect()
       .then(() => subscriber.subscribe(channel, listener, true))
+      .then(() => {
+        subscribed = true;
+        events.synced?.();
+      })
       .catch(() => {});
     return () => {
       try {

@@ -10,3 +10,4 @@ export type { RedisCacheOptions } from './options.js';
 export type { Availability } from './connection.js';
 export { StoreUnavailableError, MissingPeerError } from './errors.js';
 export { asyncCache, type AsyncCache, type AsyncCacheStats, type AsyncSetOptions, type AsyncComputeOptions } from '../async-cache.js';
+export { TieredCache, type TieredCacheOptions, type TieredCacheStats } from './tiered-cache.js';

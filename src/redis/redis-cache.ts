@@ -23,6 +23,9 @@ import { type RedisCacheConfig, type RedisCacheOptions, checkPositiveMs, checkRe
 import { type FlightCounters, SingleFlight } from './single-flight.js';
 import { KeySpace, decodeFromRedis, encodeForRedis, isClone } from './wire.js';
 
+/** Package-internal (TieredCache): the connection and key space of a RedisCache. Not exported from the package. */
+export const internals: unique symbol = Symbol('sabre.redis.internals');
+
 /** What one RedisCache (this process's connection) counted since it connected. */
 export interface RedisCacheStats {
   readonly hits: number;
@@ -317,6 +320,11 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
    */
   on(event: Availability, listener: AvailabilityListener): () => void {
     return this.#failSafe.on(event, listener);
+  }
+
+  /** Package-internal: what TieredCache builds its invalidations on. */
+  [internals](): { readonly connection: Connection; readonly keys: KeySpace } {
+    return { connection: this.#connection, keys: this.#keys };
   }
 
   /** Closes the connections. Calls made afterwards throw IllegalStateError; waiting getOrCompute calls end. */

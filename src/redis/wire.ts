@@ -13,7 +13,7 @@
  * so no user key can collide with them.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { type CacheKey, Tag, decodeValue, encodeValue, keyBytes, utf8 } from '../cache/codec.js';
+import { type CacheKey, Tag, decodeValue, encodeValue, keyBytes, keyFromBytes, utf8 } from '../cache/codec.js';
 import { describeValue } from '../shared/validate.js';
 
 const LEASE = 0xfd;
@@ -35,6 +35,11 @@ export class KeySpace {
     return Buffer.concat([this.#prefix, keyBytes(key)]);
   }
 
+  /** The cache key whose value key this is. */
+  keyOf(valueKey: Buffer): CacheKey {
+    return keyFromBytes(valueKey.subarray(this.#prefix.length));
+  }
+
   /** The Redis key of the getOrCompute lease of the value key `valueKey`. */
   lease(valueKey: Buffer): Buffer {
     return Buffer.concat([this.#prefix, Buffer.of(LEASE), valueKey.subarray(this.#prefix.length)]);
@@ -43,6 +48,11 @@ export class KeySpace {
   /** The counter that numbers leases (their fencing tokens). */
   get fence(): Buffer {
     return Buffer.concat([this.#prefix, Buffer.of(META), Buffer.from('fence')]);
+  }
+
+  /** The pub/sub channel on which writes are announced to the local tiers of TieredCaches (the message: the value key). */
+  get invalidations(): string {
+    return `${this.#prefix.toString()}sabre:invalidate`;
   }
 
   /** The pub/sub channel on which ended flights are announced (the message: the value key). */
