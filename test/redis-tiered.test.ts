@@ -5,10 +5,42 @@
  * computes once across both levels, and a lost subscription stops L1 from being filled.
  * Waits are polls bounded by attempts, never wall-clock assertions.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, SharedCache } from '../src/index.js';
 import { TieredCache } from '../src/redis/index.js';
 import { RedisServer, redisAvailable } from './support/redis-server.js';
+
+const WORKER = fileURLToPath(new URL('../dist/test/support/redis-tiered-worker.js', import.meta.url));
+
+/** A worker thread running a TieredCache over `l1` (test/support/redis-tiered-worker.ts). */
+async function startWorker(l1: SharedCache, url: string, prefix: string) {
+  const worker = new Worker(WORKER, { workerData: { handle: l1.handle, url, prefix } });
+  let next = 0;
+  const pending = new Map<number, (reply: { value?: unknown; error?: string }) => void>();
+  await new Promise<void>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.on('message', (message: { ready?: true; id: number; value?: unknown; error?: string }) => {
+      if (message.ready) resolve();
+      else pending.get(message.id)?.(message);
+    });
+  });
+  const call = (op: string, key: string, ms = 0) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = ++next;
+      pending.set(id, (reply) => (reply.error === undefined ? resolve(reply.value) : reject(new Error(reply.error))));
+      worker.postMessage({ id, op, key, ms });
+    });
+  return {
+    call,
+    stop: async () => {
+      await call('close', '');
+      await worker.terminate();
+    },
+  };
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const local = () => SharedCache.create({ maxEntries: 1_000, maxBytes: 1 << 20 });
@@ -129,6 +161,32 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
     await eventually(() => b.synced);
     expect(l1b.has('k')).toBe(false); // announcements may have been missed: L1 was cleared
     await eventually(async () => (await b.get('k').catch(() => 'unavailable')) === undefined); // the restarted server is empty
+  });
+
+  it('worker threads share L1: 2 processes × 2 threads × 5 callers compute once; a write in one process drops the key for every thread of the other', async () => {
+    expect(existsSync(WORKER), `${WORKER} is missing: run \`npm run build\` first`).toBe(true);
+    const prefix = `tier${++n}:`;
+    const [l1a, l1b] = [local(), local()];
+    const threads = [
+      await startWorker(l1a, server.url, prefix),
+      await startWorker(l1a, server.url, prefix),
+      await startWorker(l1b, server.url, prefix),
+      await startWorker(l1b, server.url, prefix),
+    ];
+    try {
+      const values = await Promise.all(threads.flatMap((thread) => Array.from({ length: 5 }, () => thread.call('compute', 'k', 100))));
+      expect(new Set(values)).toEqual(new Set(['computed']));
+      expect(await threads[0]!.call('get', 'computes')).toBe(1);
+      expect(l1a.peek('k')).toBe('computed');
+      expect(l1b.peek('k')).toBe('computed');
+      // A write from a thread of process A drops the key from process B's L1, which both B threads read.
+      await threads[0]!.call('set', 'k', 7);
+      await eventually(() => !l1b.has('k'));
+      expect(await threads[2]!.call('get', 'k')).toBe(7);
+      expect(await threads[3]!.call('get', 'k')).toBe(7);
+    } finally {
+      for (const thread of threads) await thread.stop();
+    }
   });
 
   it('options: local must be a SharedCache; localTtlMs is checked; the rest are RedisCache options', async () => {

@@ -16,7 +16,7 @@
  * (SharedCache.getOrCompute), whose computation is the processes' Redis flight (a lease).
  */
 import { randomBytes } from 'node:crypto';
-import type { CacheKey } from '../cache/codec.js';
+import { type CacheKey, hashBytes } from '../cache/codec.js';
 import { InvalidArgumentError, SabreError } from '../errors.js';
 import { SharedCache } from '../index.js';
 import { describeValue, readOptions } from '../shared/validate.js';
@@ -45,6 +45,7 @@ export interface TieredCacheStats extends AsyncCacheStats {
 }
 
 const ORIGIN_BYTES = 16;
+const SEQUENCE_STRIPES = 1_024;
 
 export class TieredCache<V = unknown> implements AsyncCache<V> {
   readonly #local: SharedCache<V>;
@@ -55,8 +56,13 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
   readonly #unsubscribe: () => void;
   /** Starts each announcement of this TieredCache, so that it ignores its own (its writes drop L1 themselves). */
   readonly #origin = randomBytes(ORIGIN_BYTES);
-  /** Announcements (and resynchronisations) seen: a read that saw it change must not fill L1. */
-  #sequence = 0;
+  /**
+   * Announcements seen, per stripe of keys (by hash), and resynchronisations: a read of a key that
+   * saw its stripe's number or the epoch change must not fill L1. Stripes keep an announcement of
+   * one key from stopping the fills of every other (a collision only costs a fill).
+   */
+  readonly #stripes = new Uint32Array(SEQUENCE_STRIPES);
+  #epoch = 0;
   #synced = false;
   readonly #counters = { hits: 0, misses: 0, localHits: 0, sets: 0, deletes: 0, invalidationsReceived: 0, invalidationsLost: 0 };
 
@@ -68,12 +74,12 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
     this.#unsubscribe = this.#connection.subscribe(this.#keys.invalidations, (message) => this.#invalidated(message), {
       synced: () => {
         // Announcements may have been missed while the subscription was down: start L1 afresh.
-        this.#sequence++;
+        this.#epoch++;
         this.#local.clear();
         this.#synced = true;
       },
       lost: () => {
-        this.#sequence++;
+        this.#epoch++;
         this.#synced = false;
       },
     });
@@ -157,7 +163,7 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
   /** One computation per process (L1's flight), which is one per prefix across processes (L2's lease). */
   async getOrCompute<T extends V | undefined>(key: CacheKey, compute: () => T | PromiseLike<T>, options?: AsyncComputeOptions): Promise<T> {
     const { ttlMs } = readOptions(options, ['ttlMs', 'leaseMs'], 'options');
-    const before = this.#sequence;
+    const before = this.#sequenceOf(key);
     const localTtl = Math.min(this.#localTtlMs, typeof ttlMs === 'number' && ttlMs > 0 ? ttlMs : Infinity);
     let fromRedis: { value: T } | undefined;
     let value: T;
@@ -176,7 +182,7 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
       throw error;
     }
     // L1 stored what Redis gave; if an announcement arrived meanwhile (or none could), that may be stale.
-    if (!this.#synced || this.#sequence !== before) this.#local.delete(key);
+    if (!this.#synced || this.#sequenceOf(key) !== before) this.#local.delete(key);
     return value;
   }
 
@@ -200,10 +206,10 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
       }
       return local;
     }
-    const before = this.#sequence;
+    const before = this.#sequenceOf(key);
     const [value, ttl] = await Promise.all([counted ? this.#redis.get(key) : this.#redis.peek(key), this.#redis.ttl(key).catch(() => undefined)]);
     if (counted) this.#counters[value === undefined ? 'misses' : 'hits']++;
-    if (value !== undefined && ttl !== undefined && this.#synced && this.#sequence === before) {
+    if (value !== undefined && ttl !== undefined && this.#synced && this.#sequenceOf(key) === before) {
       try {
         this.#local.set(key, value, { ttlMs: Math.min(this.#localTtlMs, Math.max(1, ttl)) });
       } catch (error) {
@@ -224,7 +230,7 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
 
   /** After a write to Redis: drop the key here, announce it to the other processes. */
   async #written(key: CacheKey): Promise<void> {
-    this.#sequence++;
+    this.#stripes[this.#stripeOf(this.#keys.value(key))]!++;
     this.#local.delete(key);
     try {
       await this.#connection.call(['PUBLISH', this.#keys.invalidations, Buffer.concat([this.#origin, this.#keys.value(key)])]);
@@ -236,8 +242,18 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
 
   #invalidated(message: Buffer): void {
     if (this.#origin.equals(message.subarray(0, ORIGIN_BYTES))) return;
-    this.#sequence++;
+    const valueKey = message.subarray(ORIGIN_BYTES);
+    this.#stripes[this.#stripeOf(valueKey)]!++;
     this.#counters.invalidationsReceived++;
-    this.#local.delete(this.#keys.keyOf(message.subarray(ORIGIN_BYTES)));
+    this.#local.delete(this.#keys.keyOf(valueKey));
+  }
+
+  #stripeOf(valueKey: Buffer): number {
+    return hashBytes(valueKey) & (SEQUENCE_STRIPES - 1);
+  }
+
+  /** What a read compares before filling L1: the key's stripe and the epoch. */
+  #sequenceOf(key: CacheKey): string {
+    return `${this.#epoch}:${this.#stripes[this.#stripeOf(this.#keys.value(key))]}`;
   }
 }
