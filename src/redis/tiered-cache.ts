@@ -47,6 +47,16 @@ export interface TieredCacheStats extends AsyncCacheStats {
 const ORIGIN_BYTES = 16;
 const SEQUENCE_STRIPES = 1_024;
 
+/**
+ * A SharedCache (L1, this process) in front of Redis (L2, every process), as one {@link AsyncCache}.
+ *
+ * @example
+ * ```ts
+ * const local = SharedCache.create({ maxEntries: 10_000, maxBytes: 16 << 20 }); // attach local.handle in each worker
+ * const cache = await TieredCache.connect(local, { url: 'redis://127.0.0.1:6379', prefix: 'app:', localTtlMs: 5_000 });
+ * await cache.getOrCompute('user:1', () => loadUser(1)); // one computation across every thread and process
+ * ```
+ */
 export class TieredCache<V = unknown> implements AsyncCache<V> {
   readonly #local: SharedCache<V>;
   readonly #redis: RedisCache<V>;
@@ -103,14 +113,17 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
     return this.#synced;
   }
 
+  /** The value of `key`: from L1 if it holds it, else from Redis (then kept in L1). */
   async get(key: CacheKey): Promise<V | undefined> {
     return this.#read(key, true);
   }
 
+  /** Like get, without counting a hit or a miss. */
   async peek(key: CacheKey): Promise<V | undefined> {
     return this.#read(key, false);
   }
 
+  /** Whether `key` holds an entry (in L1, or else in Redis). */
   async has(key: CacheKey): Promise<boolean> {
     return this.#local.has(key) || this.#redis.has(key);
   }
@@ -120,6 +133,7 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
     return this.#redis.ttl(key);
   }
 
+  /** Stores `value` in Redis, then drops `key` from every L1 (this one at once, the others when the announcement arrives). */
   async set(key: CacheKey, value: V, options?: AsyncSetOptions): Promise<this> {
     await this.#redis.set(key, value, options);
     this.#counters.sets++;
@@ -127,18 +141,22 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
     return this;
   }
 
+  /** RedisCache.setIfAbsent; a winning write is announced as set's. */
   async setIfAbsent(key: CacheKey, value: V, options?: AsyncSetOptions): Promise<boolean> {
     return this.#writtenIf(key, await this.#redis.setIfAbsent(key, value, options), 'sets');
   }
 
+  /** RedisCache.compareAndSet (atomic in Redis, never against an L1 copy); a success is announced. */
   async compareAndSet(key: CacheKey, expected: V, next: V, options?: AsyncSetOptions): Promise<boolean> {
     return this.#writtenIf(key, await this.#redis.compareAndSet(key, expected, next, options), 'sets');
   }
 
+  /** RedisCache.compareAndDelete; a success is announced. */
   async compareAndDelete(key: CacheKey, expected: V): Promise<boolean> {
     return this.#writtenIf(key, await this.#redis.compareAndDelete(key, expected), 'deletes');
   }
 
+  /** RedisCache.increment (in Redis, with SharedCache's integer rules); announced. */
   increment(key: CacheKey, delta?: number): Promise<number>;
   increment(key: CacheKey, delta: bigint): Promise<bigint>;
   async increment(key: CacheKey, delta: number | bigint = 1): Promise<number | bigint> {
@@ -148,11 +166,13 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
     return result;
   }
 
+  /** RedisCache.expire; announced, since L1 copies carry the old expiry. */
   async expire(key: CacheKey, ttlMs: number): Promise<boolean> {
     // L1 copies carry the old expiry: drop them.
     return this.#writtenIf(key, await this.#redis.expire(key, ttlMs), null);
   }
 
+  /** Deletes `key` in Redis and from every L1. */
   async delete(key: CacheKey): Promise<boolean> {
     const removed = await this.#redis.delete(key);
     if (removed) this.#counters.deletes++;
@@ -186,6 +206,7 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
     return value;
   }
 
+  /** This TieredCache's counters, and its RedisCache's (L1's own are `local.stats()`, shared by the process). */
   async stats(): Promise<TieredCacheStats> {
     const redis = await this.#redis.stats();
     return { ...this.#counters, singleFlightWaits: redis.singleFlightWaits, redis };
