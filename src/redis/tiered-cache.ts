@@ -34,6 +34,8 @@ export interface TieredCacheOptions extends RedisCacheOptions {
 
 /** The counters of one TieredCache. */
 export interface TieredCacheStats extends AsyncCacheStats {
+  /** getOrCompute waits: L1's (the whole process's: SharedCache counters are shared by its threads) plus this connection's in Redis. */
+  readonly singleFlightWaits: number;
   /** Reads answered by L1. */
   readonly localHits: number;
   /** Announcements of other processes' writes received (each dropped a key from L1). */
@@ -209,7 +211,8 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
   /** This TieredCache's counters, and its RedisCache's (L1's own are `local.stats()`, shared by the process). */
   async stats(): Promise<TieredCacheStats> {
     const redis = await this.#redis.stats();
-    return { ...this.#counters, singleFlightWaits: redis.singleFlightWaits, redis };
+    // L1's waits are the process's (its counters are shared by every thread), L2's this connection's.
+    return { ...this.#counters, singleFlightWaits: this.#local.stats().singleFlightWaits + redis.singleFlightWaits, redis };
   }
 
   /** Closes the Redis connections (L1, the SharedCache, stays as it is: other threads may use it). */
