@@ -42,3 +42,4 @@ export {
   LockUnavailableError,
   TypeScriptUnavailableError,
 } from './errors.js';
+export { asyncCache, type AsyncCache, type AsyncCacheStats, type AsyncSetOptions, type AsyncComputeOptions } from './async-cache.js';

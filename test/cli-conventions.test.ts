@@ -8,7 +8,7 @@
 import { type SpawnSyncOptions, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -291,6 +291,8 @@ function installedCopy(options: { withBench?: boolean; peers?: boolean } = {}): 
   for (const part of ['src', 'workers', ...(options.withBench ? ['bench'] : [])])
     cpSync(join(root, 'dist', part), join(pkgDir, 'dist', part), { recursive: true });
   for (const name of [...Object.keys(pkg.dependencies ?? {}), ...(options.peers === false ? [] : Object.keys(pkg.peerDependencies ?? {}))]) {
+    // A scoped package (@redis/client) lives one folder down.
+    mkdirSync(dirname(join(dir, 'node_modules', name)), { recursive: true });
     symlinkSync(join(root, 'node_modules', name), join(dir, 'node_modules', name), 'dir');
   }
   return { dir, bin: join(pkgDir, 'dist/src/cli/main.js') };

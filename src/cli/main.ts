@@ -33,9 +33,11 @@ function missingPackages(error: unknown): UsageError | undefined {
   let declared: string[] = [];
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as Record<string, Record<string, string> | undefined>;
-    // amaro is not the command's: only a TypeScript module on a Node that cannot strip types needs
-    // it, and importing one without it says so (TypeScriptUnavailableError).
-    declared = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})].filter((name) => name !== TRANSPILER);
+    // Two peers are not the command's: amaro (only a TypeScript module on a Node that cannot strip
+    // types needs it, and importing one without it says so: TypeScriptUnavailableError) and the
+    // Redis client (only sabre/redis needs it, and says so: MissingPeerError).
+    const notTheCommands = new Set([TRANSPILER, '@redis/client']);
+    declared = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})].filter((name) => !notTheCommands.has(name));
   } catch {
     // no package.json to read: name the one package Node could not find
   }

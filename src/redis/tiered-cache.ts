@@ -1,0 +1,283 @@
+/**
+ * TieredCache: two levels. L1 is a SharedCache of this process (every worker thread that attaches
+ * it shares it); L2 is Redis, shared by every process. A read is answered by L1 when it can and
+ * otherwise by Redis (the value then kept in L1 for at most `localTtlMs`); a write goes to Redis,
+ * then drops the key from this process's L1 and announces it on a pub/sub channel (the writer's
+ * random id, then the key), on which every other TieredCache of the prefix drops the key from its L1.
+ *
+ * Why L1 never keeps a value that a write replaced (beyond the delivery of the announcement):
+ * - a read copies a value into L1 only if no announcement arrived while it read Redis (a sequence
+ *   number counts them), and only while the subscription is in place;
+ * - when the subscription is lost (an announcement may be missed) copying stops, and when it is
+ *   back L1 is cleared, since what it holds may have been replaced meanwhile;
+ * - every L1 entry expires after `localTtlMs` at most, which bounds what nothing else could catch.
+ *
+ * getOrCompute is single-flight at two levels: the threads of a process share one L1 flight
+ * (SharedCache.getOrCompute), whose computation is the processes' Redis flight (a lease).
+ */
+import { randomBytes } from 'node:crypto';
+import { type CacheKey, hashBytes } from '../cache/codec.js';
+import { InvalidArgumentError, SabreError } from '../errors.js';
+import { SharedCache } from '../index.js';
+import { describeValue, readOptions } from '../shared/validate.js';
+import type { AsyncCache, AsyncCacheStats, AsyncComputeOptions, AsyncSetOptions } from '../async-cache.js';
+import type { Connection } from './connection.js';
+import { type RedisCacheOptions, checkPositiveMs } from './options.js';
+import { RedisCache, type RedisCacheStats, internals } from './redis-cache.js';
+import type { KeySpace } from './wire.js';
+
+/** Options of {@link TieredCache.connect}: those of RedisCache, and the longest an L1 entry lives. */
+export interface TieredCacheOptions extends RedisCacheOptions {
+  /** How long a value copied from Redis stays in L1 at most, in ms. Default 10,000. */
+  localTtlMs?: number;
+}
+
+/** The counters of one TieredCache. */
+export interface TieredCacheStats extends AsyncCacheStats {
+  /** getOrCompute waits: L1's (the whole process's: SharedCache counters are shared by its threads) plus this connection's in Redis. */
+  readonly singleFlightWaits: number;
+  /** Reads answered by L1. */
+  readonly localHits: number;
+  /** Announcements of other processes' writes received (each dropped a key from L1). */
+  readonly invalidationsReceived: number;
+  /** Writes done in Redis whose announcement could not be published (L1s elsewhere keep the old value up to localTtlMs). */
+  readonly invalidationsLost: number;
+  /** L2's own counters. */
+  readonly redis: RedisCacheStats;
+}
+
+const ORIGIN_BYTES = 16;
+const SEQUENCE_STRIPES = 1_024;
+
+/**
+ * A SharedCache (L1, this process) in front of Redis (L2, every process), as one {@link AsyncCache}.
+ *
+ * @example
+ * ```ts
+ * const local = SharedCache.create({ maxEntries: 10_000, maxBytes: 16 << 20 }); // attach local.handle in each worker
+ * const cache = await TieredCache.connect(local, { url: 'redis://127.0.0.1:6379', prefix: 'app:', localTtlMs: 5_000 });
+ * await cache.getOrCompute('user:1', () => loadUser(1)); // one computation across every thread and process
+ * ```
+ */
+export class TieredCache<V = unknown> implements AsyncCache<V> {
+  readonly #local: SharedCache<V>;
+  readonly #redis: RedisCache<V>;
+  readonly #connection: Connection;
+  readonly #keys: KeySpace;
+  readonly #localTtlMs: number;
+  readonly #unsubscribe: () => void;
+  /** Starts each announcement of this TieredCache, so that it ignores its own (its writes drop L1 themselves). */
+  readonly #origin = randomBytes(ORIGIN_BYTES);
+  /**
+   * Announcements seen, per stripe of keys (by hash), and resynchronisations: a read of a key that
+   * saw its stripe's number or the epoch change must not fill L1. Stripes keep an announcement of
+   * one key from stopping the fills of every other (a collision only costs a fill).
+   */
+  readonly #stripes = new Uint32Array(SEQUENCE_STRIPES);
+  #epoch = 0;
+  #synced = false;
+  readonly #counters = { hits: 0, misses: 0, localHits: 0, sets: 0, deletes: 0, invalidationsReceived: 0, invalidationsLost: 0 };
+
+  private constructor(local: SharedCache<V>, redis: RedisCache<V>, localTtlMs: number) {
+    this.#local = local;
+    this.#redis = redis;
+    ({ connection: this.#connection, keys: this.#keys } = redis[internals]());
+    this.#localTtlMs = localTtlMs;
+    this.#unsubscribe = this.#connection.subscribe(this.#keys.invalidations, (message) => this.#invalidated(message), {
+      synced: () => {
+        // Announcements may have been missed while the subscription was down: start L1 afresh.
+        this.#epoch++;
+        this.#local.clear();
+        this.#synced = true;
+      },
+      lost: () => {
+        this.#epoch++;
+        this.#synced = false;
+      },
+    });
+  }
+
+  /**
+   * Connects L2 (`options` as RedisCache.connect's, plus `localTtlMs`) over `local`, a SharedCache
+   * this process owns (create it once and attach it in every worker, each worker then connecting
+   * its own TieredCache over it).
+   */
+  static async connect<V = unknown>(local: SharedCache<V>, options: TieredCacheOptions): Promise<TieredCache<V>> {
+    if (!(local instanceof SharedCache)) throw new InvalidArgumentError(`local must be a SharedCache, got ${describeValue(local)}`);
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`options must be an object, got ${describeValue(options)}`);
+    const { localTtlMs, ...redisOptions } = options;
+    const ttl = localTtlMs === undefined ? 10_000 : checkPositiveMs(localTtlMs, 'options.localTtlMs', false);
+    return new TieredCache(local, await RedisCache.connect<V>(redisOptions), ttl);
+  }
+
+  /** Whether L1 is being filled (the invalidation subscription is in place). */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** The value of `key`: from L1 if it holds it, else from Redis (then kept in L1). */
+  async get(key: CacheKey): Promise<V | undefined> {
+    return this.#read(key, true);
+  }
+
+  /** Like get, without counting a hit or a miss. */
+  async peek(key: CacheKey): Promise<V | undefined> {
+    return this.#read(key, false);
+  }
+
+  /** Whether `key` holds an entry (in L1, or else in Redis). */
+  async has(key: CacheKey): Promise<boolean> {
+    return this.#local.has(key) || this.#redis.has(key);
+  }
+
+  /** The TTL in Redis (L1's copies live shorter). */
+  async ttl(key: CacheKey): Promise<number | undefined> {
+    return this.#redis.ttl(key);
+  }
+
+  /** Stores `value` in Redis, then drops `key` from every L1 (this one at once, the others when the announcement arrives). */
+  async set(key: CacheKey, value: V, options?: AsyncSetOptions): Promise<this> {
+    await this.#redis.set(key, value, options);
+    this.#counters.sets++;
+    await this.#written(key);
+    return this;
+  }
+
+  /** RedisCache.setIfAbsent; a winning write is announced as set's. */
+  async setIfAbsent(key: CacheKey, value: V, options?: AsyncSetOptions): Promise<boolean> {
+    return this.#writtenIf(key, await this.#redis.setIfAbsent(key, value, options), 'sets');
+  }
+
+  /** RedisCache.compareAndSet (atomic in Redis, never against an L1 copy); a success is announced. */
+  async compareAndSet(key: CacheKey, expected: V, next: V, options?: AsyncSetOptions): Promise<boolean> {
+    return this.#writtenIf(key, await this.#redis.compareAndSet(key, expected, next, options), 'sets');
+  }
+
+  /** RedisCache.compareAndDelete; a success is announced. */
+  async compareAndDelete(key: CacheKey, expected: V): Promise<boolean> {
+    return this.#writtenIf(key, await this.#redis.compareAndDelete(key, expected), 'deletes');
+  }
+
+  /** RedisCache.increment (in Redis, with SharedCache's integer rules); announced. */
+  increment(key: CacheKey, delta?: number): Promise<number>;
+  increment(key: CacheKey, delta: bigint): Promise<bigint>;
+  async increment(key: CacheKey, delta: number | bigint = 1): Promise<number | bigint> {
+    const result = await this.#redis.increment(key, delta as bigint);
+    this.#counters.sets++;
+    await this.#written(key);
+    return result;
+  }
+
+  /** RedisCache.expire; announced, since L1 copies carry the old expiry. */
+  async expire(key: CacheKey, ttlMs: number): Promise<boolean> {
+    // L1 copies carry the old expiry: drop them.
+    return this.#writtenIf(key, await this.#redis.expire(key, ttlMs), null);
+  }
+
+  /** Deletes `key` in Redis and from every L1. */
+  async delete(key: CacheKey): Promise<boolean> {
+    const removed = await this.#redis.delete(key);
+    if (removed) this.#counters.deletes++;
+    await this.#written(key);
+    return removed;
+  }
+
+  /** One computation per process (L1's flight), which is one per prefix across processes (L2's lease). */
+  async getOrCompute<T extends V | undefined>(key: CacheKey, compute: () => T | PromiseLike<T>, options?: AsyncComputeOptions): Promise<T> {
+    const { ttlMs } = readOptions(options, ['ttlMs', 'leaseMs'], 'options');
+    const before = this.#sequenceOf(key);
+    const localTtl = Math.min(this.#localTtlMs, typeof ttlMs === 'number' && ttlMs > 0 ? ttlMs : Infinity);
+    let fromRedis: { value: T } | undefined;
+    let value: T;
+    try {
+      value = await this.#local.getOrCompute(
+        key,
+        async () => {
+          fromRedis = { value: await this.#redis.getOrCompute(key, compute, options) };
+          return fromRedis.value;
+        },
+        { ttlMs: localTtl },
+      );
+    } catch (error) {
+      // L1 could not keep what Redis gave (too large for it): the value is still the answer.
+      if (fromRedis !== undefined && error instanceof SabreError) return fromRedis.value;
+      throw error;
+    }
+    // L1 stored what Redis gave; if an announcement arrived meanwhile (or none could), that may be stale.
+    if (!this.#synced || this.#sequenceOf(key) !== before) this.#local.delete(key);
+    return value;
+  }
+
+  /** This TieredCache's counters, and its RedisCache's (L1's own are `local.stats()`, shared by the process). */
+  async stats(): Promise<TieredCacheStats> {
+    const redis = await this.#redis.stats();
+    // L1's waits are the process's (its counters are shared by every thread), L2's this connection's.
+    return { ...this.#counters, singleFlightWaits: this.#local.stats().singleFlightWaits + redis.singleFlightWaits, redis };
+  }
+
+  /** Closes the Redis connections (L1, the SharedCache, stays as it is: other threads may use it). */
+  async close(): Promise<void> {
+    this.#unsubscribe();
+    await this.#redis.close();
+  }
+
+  async #read(key: CacheKey, counted: boolean): Promise<V | undefined> {
+    const local = counted ? this.#local.get(key) : this.#local.peek(key);
+    if (local !== undefined) {
+      if (counted) {
+        this.#counters.hits++;
+        this.#counters.localHits++;
+      }
+      return local;
+    }
+    const before = this.#sequenceOf(key);
+    const [value, ttl] = await Promise.all([counted ? this.#redis.get(key) : this.#redis.peek(key), this.#redis.ttl(key).catch(() => undefined)]);
+    if (counted) this.#counters[value === undefined ? 'misses' : 'hits']++;
+    if (value !== undefined && ttl !== undefined && this.#synced && this.#sequenceOf(key) === before) {
+      try {
+        this.#local.set(key, value, { ttlMs: Math.min(this.#localTtlMs, Math.max(1, ttl)) });
+      } catch (error) {
+        // L1 is an optimisation: a value it cannot hold (too large, a lock timeout) is read from Redis next time.
+        if (!(error instanceof SabreError)) throw error;
+      }
+    }
+    return value;
+  }
+
+  async #writtenIf(key: CacheKey, done: boolean, counter: 'sets' | 'deletes' | null): Promise<boolean> {
+    if (done) {
+      if (counter !== null) this.#counters[counter]++;
+      await this.#written(key);
+    }
+    return done;
+  }
+
+  /** After a write to Redis: drop the key here, announce it to the other processes. */
+  async #written(key: CacheKey): Promise<void> {
+    this.#stripes[this.#stripeOf(this.#keys.value(key))]!++;
+    this.#local.delete(key);
+    try {
+      await this.#connection.call(['PUBLISH', this.#keys.invalidations, Buffer.concat([this.#origin, this.#keys.value(key)])]);
+    } catch {
+      // The write is done; only its announcement is lost. Counted; L1s elsewhere expire it.
+      this.#counters.invalidationsLost++;
+    }
+  }
+
+  #invalidated(message: Buffer): void {
+    if (this.#origin.equals(message.subarray(0, ORIGIN_BYTES))) return;
+    const valueKey = message.subarray(ORIGIN_BYTES);
+    this.#stripes[this.#stripeOf(valueKey)]!++;
+    this.#counters.invalidationsReceived++;
+    this.#local.delete(this.#keys.keyOf(valueKey));
+  }
+
+  #stripeOf(valueKey: Buffer): number {
+    return hashBytes(valueKey) & (SEQUENCE_STRIPES - 1);
+  }
+
+  /** What a read compares before filling L1: the key's stripe and the epoch. */
+  #sequenceOf(key: CacheKey): string {
+    return `${this.#epoch}:${this.#stripes[this.#stripeOf(this.#keys.value(key))]}`;
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * RedisCache across processes and connections: racing conditional writes have exactly one winner,
+ * increments are never lost, a getOrCompute stampede computes once, and when the computing process
+ * is killed mid-compute a waiter takes over once its lease has run out. The children are real
+ * processes (test/support/redis-child.ts, run from dist/: `npm run build` first, as `npm test` does).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisCache } from '../src/redis/index.js';
+import { RedisServer, redisAvailable } from './support/redis-server.js';
+
+const CHILD = fileURLToPath(new URL('../dist/test/support/redis-child.js', import.meta.url));
+const CHILD_LIMIT_MS = 60_000;
+
+/** A child process running one op; `ready` once connected, `go()` starts it, `result` is what it printed. */
+class Child {
+  readonly process: ChildProcess;
+  readonly ready: Promise<void>;
+  readonly result: Promise<unknown>;
+  readonly lines: string[] = [];
+  #onLine = new Set<(line: string) => void>();
+
+  constructor(url: string, prefix: string, op: string, key: string, arg: number) {
+    this.process = spawn(process.execPath, [CHILD, url, prefix, op, key, String(arg)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const killer = setTimeout(() => this.process.kill('SIGKILL'), CHILD_LIMIT_MS);
+    let stderr = '';
+    this.process.stderr!.on('data', (data) => (stderr += data));
+    createInterface({ input: this.process.stdout! }).on('line', (line) => {
+      this.lines.push(line);
+      for (const listener of this.#onLine) listener(line);
+    });
+    this.ready = this.printed('ready');
+    this.result = new Promise((resolve, reject) => {
+      this.process.once('exit', (code, signal) => {
+        clearTimeout(killer);
+        const last = this.lines.find((line) => line.startsWith('{'));
+        if (code === 0 && last !== undefined) resolve((JSON.parse(last) as { result: unknown }).result);
+        else reject(new Error(`child ${op} exited ${code ?? signal}: ${stderr}`));
+      });
+    });
+    this.result.catch(() => {}); // observed by the test that awaits it; killed children reject by design
+  }
+
+  /** Resolves when the child has printed `line`. */
+  printed(line: string): Promise<void> {
+    if (this.lines.includes(line)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const listener = (got: string) => {
+        if (got === line) {
+          this.#onLine.delete(listener);
+          resolve();
+        }
+      };
+      this.#onLine.add(listener);
+    });
+  }
+
+  go(): void {
+    this.process.stdin!.write('go\n');
+  }
+}
+
+/** Starts `count` children, waits until all are connected, then starts them together and returns their results. */
+async function race(count: number, make: (i: number) => Child): Promise<unknown[]> {
+  const children = Array.from({ length: count }, (_, i) => make(i));
+  await Promise.all(children.map((child) => child.ready));
+  for (const child of children) child.go();
+  return Promise.all(children.map((child) => child.result));
+}
+
+describe.skipIf(!redisAvailable)('RedisCache across processes', () => {
+  let server: RedisServer;
+  let cache: RedisCache;
+  let n = 0;
+  const prefix = () => `race${++n}:`;
+
+  beforeAll(async () => {
+    if (!existsSync(CHILD)) throw new Error(`${CHILD} is missing: run \`npm run build\` first`);
+    server = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await cache?.close();
+    await server?.stop();
+  });
+
+  it('20 processes race setIfAbsent on one key: exactly one wins, and its value is stored', async () => {
+    const p = prefix();
+    const results = await race(20, (i) => new Child(server.url, p, 'setIfAbsent', 'k', i + 1));
+    const winners = results.flatMap((won, i) => (won === true ? [i + 1] : []));
+    expect(winners).toHaveLength(1);
+    cache = await RedisCache.connect({ url: server.url, prefix: p });
+    expect(await cache.get('k')).toBe(winners[0]);
+    await cache.close();
+  });
+
+  it('20 processes race compareAndSet(0 → own id): exactly one wins', async () => {
+    const p = prefix();
+    cache = await RedisCache.connect({ url: server.url, prefix: p });
+    await cache.set('k', 0);
+    const results = await race(20, (i) => new Child(server.url, p, 'compareAndSet', 'k', i + 1));
+    const winners = results.flatMap((won, i) => (won === true ? [i + 1] : []));
+    expect(winners).toHaveLength(1);
+    expect(await cache.get('k')).toBe(winners[0]);
+    await cache.close();
+  });
+
+  it('compareAndSet on 20 connections of one process: exactly one winner per round, 50 rounds', async () => {
+    const p = prefix();
+    const caches = await Promise.all(Array.from({ length: 20 }, () => RedisCache.connect({ url: server.url, prefix: p })));
+    for (let round = 0; round < 50; round++) {
+      await caches[0]!.set('k', round * 100);
+      const won = await Promise.all(caches.map((c, i) => c.compareAndSet('k', round * 100, round * 100 + i + 1)));
+      expect(won.filter(Boolean)).toHaveLength(1);
+    }
+    for (const c of caches) await c.close();
+  });
+
+  it('8 processes × 250 increments and 4 connections here × 250: none lost', async () => {
+    const p = prefix();
+    cache = await RedisCache.connect({ url: server.url, prefix: p });
+    const locals = await Promise.all(Array.from({ length: 4 }, () => RedisCache.connect({ url: server.url, prefix: p })));
+    const children = race(8, () => new Child(server.url, p, 'increment', 'n', 250));
+    await Promise.all(
+      locals.map(async (c) => {
+        for (let i = 0; i < 250; i++) await c.increment('n');
+      }),
+    );
+    await children;
+    expect(await cache.get('n')).toBe(12 * 250);
+    for (const c of locals) await c.close();
+    await cache.close();
+  });
+
+  it('a getOrCompute stampede of 12 processes and 20 callers on 2 connections here computes once', async () => {
+    const p = prefix();
+    const here = await Promise.all([0, 1].map(() => RedisCache.connect({ url: server.url, prefix: p })));
+    let localRuns = 0;
+    const children = race(12, () => new Child(server.url, p, 'compute', 'k', 200));
+    const locals = Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        here[i % 2]!.getOrCompute('k', async () => {
+          localRuns++;
+          await here[0]!.increment('computes');
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          return 'computed here';
+        }),
+      ),
+    );
+    const values = [...(await children), ...(await locals)];
+    expect(new Set(values).size).toBe(1); // every caller got the one computed value
+    expect(await here[0]!.get('computes')).toBe(1);
+    const waits = (await here[0]!.stats()).singleFlightWaits + (await here[1]!.stats()).singleFlightWaits;
+    expect(waits + localRuns).toBeGreaterThan(0);
+    for (const c of here) await c.close();
+  });
+
+  it('the computing process is killed mid-compute: a waiter takes over after the lease and computes', async () => {
+    const p = prefix();
+    const leaseMs = 400;
+    const [hanging] = [new Child(server.url, p, 'hang', 'k', leaseMs)];
+    await hanging.ready;
+    hanging.go();
+    await hanging.printed('computing');
+    cache = await RedisCache.connect({ url: server.url, prefix: p });
+    // A waiter starts while the lease is held; then the computer dies.
+    let ran = 0;
+    const waiter = cache.getOrCompute(
+      'k',
+      () => {
+        ran++;
+        return 'taken over';
+      },
+      { leaseMs },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    hanging.process.kill('SIGKILL');
+    await expect(hanging.result).rejects.toThrow(/SIGKILL/);
+    expect(await waiter).toBe('taken over');
+    expect(ran).toBe(1);
+    const stats = await cache.stats();
+    expect(stats.singleFlightWaits).toBe(1);
+    expect(stats.leaseTakeovers).toBe(1);
+    expect(await cache.get('k')).toBe('taken over');
+    await cache.close();
+  });
+
+  it('a computer that outlives its lease does not overwrite the value of the one that took over (fencing)', async () => {
+    const p = prefix();
+    const a = await RedisCache.connect({ url: server.url, prefix: p });
+    const b = await RedisCache.connect({ url: server.url, prefix: p });
+    let release!: () => void;
+    const slow = a.getOrCompute('k', () => new Promise<string>((resolve) => (release = () => resolve('slow'))), { leaseMs: 100 });
+    while (release === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Stop a's renewals from mattering: its lease key is deleted as if it had expired.
+    const { KeySpace } = await import('../src/redis/wire.js');
+    const keys = new KeySpace(p);
+    const { createClient } = await import('@redis/client');
+    const raw = createClient({ url: server.url });
+    await raw.connect();
+    await raw.sendCommand(['DEL', keys.lease(keys.value('k'))]);
+    expect(await b.getOrCompute('k', () => 'fast')).toBe('fast');
+    release();
+    expect(await slow).toBe('slow'); // its own caller still gets its value...
+    expect(await b.get('k')).toBe('fast'); // ...but the store was refused
+    expect((await a.stats()).unstoredComputes).toBe(1);
+    raw.destroy();
+    await a.close();
+    await b.close();
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * TieredCache: L1 a SharedCache per "process" (here: one SharedCache per TieredCache, as two
+ * processes would each have their own), L2 one real redis-server. A write in one process drops
+ * the key from the other's L1 (pub/sub), reads are answered by L1 once filled, getOrCompute
+ * computes once across both levels, and a lost subscription stops L1 from being filled.
+ * Waits are polls bounded by attempts, never wall-clock assertions.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidArgumentError, SharedCache } from '../src/index.js';
+import { TieredCache } from '../src/redis/index.js';
+import { RedisServer, redisAvailable } from './support/redis-server.js';
+
+const WORKER = fileURLToPath(new URL('../dist/test/support/redis-tiered-worker.js', import.meta.url));
+
+/** A worker thread running a TieredCache over `l1` (test/support/redis-tiered-worker.ts). */
+async function startWorker(l1: SharedCache, url: string, prefix: string) {
+  const worker = new Worker(WORKER, { workerData: { handle: l1.handle, url, prefix } });
+  let next = 0;
+  const pending = new Map<number, (reply: { value?: unknown; error?: string }) => void>();
+  await new Promise<void>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.on('message', (message: { ready?: true; id: number; value?: unknown; error?: string }) => {
+      if (message.ready) resolve();
+      else pending.get(message.id)?.(message);
+    });
+  });
+  const call = (op: string, key: string, ms = 0) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = ++next;
+      pending.set(id, (reply) => (reply.error === undefined ? resolve(reply.value) : reject(new Error(reply.error))));
+      worker.postMessage({ id, op, key, ms });
+    });
+  return {
+    call,
+    stop: async () => {
+      await call('close', '');
+      await worker.terminate();
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const local = () => SharedCache.create({ maxEntries: 1_000, maxBytes: 1 << 20 });
+
+/** Polls `condition` every 10 ms, at most `attempts` times; fails the test if it never holds. */
+async function eventually(condition: () => boolean | Promise<boolean>, attempts = 1_000): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    if (await condition()) return;
+    await sleep(10);
+  }
+  throw new Error('the condition never held');
+}
+
+describe.skipIf(!redisAvailable)('TieredCache', () => {
+  let server: RedisServer;
+  let n = 0;
+  const open: TieredCache[] = [];
+  /** Two "processes" on one prefix: each its own L1. */
+  async function pair(localTtlMs = 60_000): Promise<[TieredCache, TieredCache, SharedCache, SharedCache]> {
+    const prefix = `tier${++n}:`;
+    const [l1a, l1b] = [local(), local()];
+    const a = await TieredCache.connect(l1a, { url: server.url, prefix, localTtlMs });
+    const b = await TieredCache.connect(l1b, { url: server.url, prefix, localTtlMs });
+    open.push(a, b);
+    await eventually(() => a.synced && b.synced);
+    return [a, b, l1a, l1b];
+  }
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+  });
+  afterAll(async () => {
+    for (const cache of open) await cache.close();
+    await server?.stop();
+  });
+
+  it('a read fills L1; the next read is answered there; a write elsewhere drops it from L1 and the new value is read', async () => {
+    const [a, b, , l1b] = await pair();
+    await a.set('k', { v: 1 });
+    // b fills L1 only from a read during which no announcement arrived: let a's arrive first.
+    await eventually(async () => (await b.stats()).invalidationsReceived === 1);
+    expect(await b.get('k')).toEqual({ v: 1 });
+    expect(l1b.peek('k')).toEqual({ v: 1 });
+    expect(await b.get('k')).toEqual({ v: 1 });
+    expect((await b.stats()).localHits).toBe(1);
+    await a.set('k', { v: 2 });
+    await eventually(() => !l1b.has('k'));
+    expect(await b.get('k')).toEqual({ v: 2 });
+    expect((await b.stats()).invalidationsReceived).toBeGreaterThanOrEqual(1);
+    // Every kind of write announces itself.
+    const writes: Array<[string, () => Promise<unknown>]> = [
+      ['k', () => a.compareAndSet('k', { v: 2 }, { v: 3 })],
+      ['k2', () => a.increment('k2')],
+      ['k', () => a.expire('k', 60_000)],
+      ['k2', () => a.increment('k2')],
+      ['k', () => a.compareAndDelete('k', { v: 3 })],
+      ['k2', () => a.delete('k2')],
+    ];
+    await a.set('k2', 0);
+    for (const [key, write] of writes) {
+      // A read fills L1 unless an announcement arrived meanwhile (a's previous write may still be on its way).
+      await eventually(async () => (await b.get(key)) !== undefined && l1b.has(key));
+      await write();
+      await eventually(() => !l1b.has(key));
+    }
+    expect(await b.get('k')).toBeUndefined();
+  });
+
+  it('a write in this process drops the key from its own L1 at once (read your writes)', async () => {
+    const [a, , l1a] = await pair();
+    await a.set('k', 1);
+    expect(await a.get('k')).toBe(1);
+    expect(l1a.has('k')).toBe(true);
+    await a.set('k', 2);
+    expect(l1a.has('k')).toBe(false);
+    expect(await a.get('k')).toBe(2);
+  });
+
+  it('an L1 copy lives at most localTtlMs, and never past the Redis TTL', async () => {
+    const [a, b, , l1b] = await pair(60_000);
+    await a.set('short', 'v', { ttlMs: 5_000 });
+    await eventually(async () => (await b.stats()).invalidationsReceived === 1);
+    await b.get('short');
+    const left = l1b.ttl('short')!;
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThanOrEqual(5_000);
+  });
+
+  it('getOrCompute: 2 processes × 10 callers compute once; the value lands in both L1s', async () => {
+    const [a, b, l1a, l1b] = await pair();
+    let runs = 0;
+    const compute = async () => {
+      runs++;
+      await sleep(50);
+      return 'computed';
+    };
+    const values = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).getOrCompute('k', compute)));
+    expect(new Set(values)).toEqual(new Set(['computed']));
+    expect(runs).toBe(1);
+    expect(l1a.peek('k')).toBe('computed');
+    expect(l1b.peek('k')).toBe('computed');
+  });
+
+  it('with Redis away: L1 still answers what it holds, other reads fail typed; when the subscription is back L1 starts afresh', async () => {
+    const [a, b, , l1b] = await pair();
+    await a.set('k', 'v');
+    await eventually(async () => (await b.stats()).invalidationsReceived === 1);
+    expect(await b.get('k')).toBe('v');
+    expect(l1b.has('k')).toBe(true);
+    await server.stop();
+    try {
+      expect(await b.get('k')).toBe('v'); // L1
+      await expect(b.get('other')).rejects.toMatchObject({ code: 'ERR_SABRE_STORE_UNAVAILABLE' });
+      await eventually(() => !b.synced);
+    } finally {
+      await server.start();
+    }
+    await eventually(() => b.synced);
+    expect(l1b.has('k')).toBe(false); // announcements may have been missed: L1 was cleared
+    await eventually(async () => (await b.get('k').catch(() => 'unavailable')) === undefined); // the restarted server is empty
+  });
+
+  it('worker threads share L1: 2 processes × 2 threads × 5 callers compute once; a write in one process drops the key for every thread of the other', async () => {
+    expect(existsSync(WORKER), `${WORKER} is missing: run \`npm run build\` first`).toBe(true);
+    const prefix = `tier${++n}:`;
+    const [l1a, l1b] = [local(), local()];
+    const threads = [
+      await startWorker(l1a, server.url, prefix),
+      await startWorker(l1a, server.url, prefix),
+      await startWorker(l1b, server.url, prefix),
+      await startWorker(l1b, server.url, prefix),
+    ];
+    try {
+      const values = await Promise.all(threads.flatMap((thread) => Array.from({ length: 5 }, () => thread.call('compute', 'k', 100))));
+      expect(new Set(values)).toEqual(new Set(['computed']));
+      expect(await threads[0]!.call('get', 'computes')).toBe(1);
+      expect(l1a.peek('k')).toBe('computed');
+      expect(l1b.peek('k')).toBe('computed');
+      // A write from a thread of process A drops the key from process B's L1, which both B threads read.
+      await threads[0]!.call('set', 'k', 7);
+      await eventually(() => !l1b.has('k'));
+      expect(await threads[2]!.call('get', 'k')).toBe(7);
+      expect(await threads[3]!.call('get', 'k')).toBe(7);
+    } finally {
+      for (const thread of threads) await thread.stop();
+    }
+  });
+
+  it('options: local must be a SharedCache; localTtlMs is checked; the rest are RedisCache options', async () => {
+    await expect(TieredCache.connect({} as never, { url: server.url })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(TieredCache.connect(local(), { url: server.url, localTtlMs: 0 })).rejects.toThrow(/localTtlMs/);
+    await expect(TieredCache.connect(local(), { url: server.url, graceMs: -1 })).rejects.toThrow(/graceMs/);
+  });
+});
