@@ -47,8 +47,7 @@ function customer(attempt: (ctx: Ctx, amount: number) => Promise<void>) {
   };
 }
 
-const arbiter = ({ state }: Ctx) =>
-  Atomics.load(state.words, ACCOUNT) === 1 && Atomics.load(state.words, DECLINED) === 3 ? 'settled' : 'wrong-balance';
+const arbiter = ({ state }: Ctx) => (Atomics.load(state.words, ACCOUNT) === 1 && Atomics.load(state.words, DECLINED) === 3 ? 'settled' : 'wrong-balance');
 const outcomes = { settled: 'ACCEPTABLE', 'wrong-balance': 'FORBIDDEN' } as const;
 
 export const asyncLeak = defineScenario({

@@ -5,14 +5,14 @@
  */
 import { type ActorContext, defineScenario } from 'sabre/stress';
 
-const REQUESTS = 100_000;
+const REQUESTS = 1_000_000;
 
 const state = () => ({ hits: new Int32Array(new SharedArrayBuffer(4)) });
 type Ctx = ActorContext<Record<never, number>, undefined, ReturnType<typeof state>, Record<string, never>>;
 
 /** The buggy worker: counts each request it serves with a plain `++`. */
 function serveRequests({ state }: Ctx): void {
-  for (let i = 0; i < REQUESTS; i++) state.hits[0]++;
+  for (let i = 0; i < REQUESTS; i++) state.hits[0]!++;
 }
 
 /** The fix: the same loop with an atomic add. */

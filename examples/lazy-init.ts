@@ -16,10 +16,14 @@ const SIZE = 4_096;
 const state = () => ({ words: new Int32Array(new SharedArrayBuffer(4 * (TABLE + SIZE))), init: Mutex.create() });
 type Ctx = ActorContext<Record<never, number>, undefined, ReturnType<typeof state>, Record<string, never>>;
 
-/** Fills the table (the expensive part) and counts how often it was built. */
+/** Fills the table (the expensive part: each entry is a few hundred rounds of hashing) and counts how often it was built. */
 function buildTable(words: Int32Array): void {
   Atomics.add(words, BUILDS, 1);
-  for (let i = 0; i < SIZE; i++) words[TABLE + i] = (i * 2_654_435_761) >>> 20;
+  for (let i = 0; i < SIZE; i++) {
+    let h = i;
+    for (let round = 0; round < 256; round++) h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + round;
+    words[TABLE + i] = h;
+  }
 }
 
 function table({ state, point }: Ctx): Int32Array {

@@ -6,7 +6,7 @@
 import { type ActorContext, defineScenario } from 'sabre/stress';
 import { Mutex } from 'sabre';
 
-const TRANSFERS = 50;
+const TRANSFERS = 1_000;
 
 const state = () => ({ balances: new Int32Array(new SharedArrayBuffer(8)).fill(1_000), locks: [Mutex.create(), Mutex.create()] });
 type Ctx = ActorContext<Record<never, number>, undefined, ReturnType<typeof state>, Record<string, never>>;

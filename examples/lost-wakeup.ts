@@ -1,17 +1,18 @@
 /**
- * Bug: a request/reply mailbox with a CondVar, where the worker that replies sets the reply and
- * notifies without holding the mutex. The client checks "no reply yet" under the mutex, and the
- * reply and its notify can land before the client is parked in `wait`: the notify wakes nobody
- * and the client sleeps forever (a lost wake-up: `hang`).
- * Fix: set the reply and notify while holding the mutex, so it cannot fall between the client's
- * check and its wait.
+ * Bug: a lost wake-up on a CondVar. A client sends requests to a worker and sleeps on a condvar
+ * until each reply is there, but it checks "no reply yet" before taking the mutex, then waits.
+ * The reply and its notify can come between that check and the wait: the notify wakes nobody and
+ * the client sleeps forever (`hang`), though the server does everything right (it replies and
+ * notifies under the mutex).
+ * Fix: check the condition while holding the mutex, in a loop around `wait` (the only safe shape:
+ * a notifier holding the mutex cannot slip between that check and the wait).
  */
 import { type ActorContext, defineScenario } from 'sabre/stress';
 import { CondVar, Mutex } from 'sabre';
 
 const REQUEST = 0;
 const REPLY = 1;
-const ROUNDS = 50;
+const ROUNDS = 200;
 
 const state = () => ({ words: new Int32Array(new SharedArrayBuffer(8)), mutex: Mutex.create(), replied: CondVar.create() });
 type Ctx = ActorContext<Record<never, number>, undefined, ReturnType<typeof state>, Record<string, never>>;
@@ -21,35 +22,33 @@ function client({ state, point }: Ctx): void {
   const { words, mutex, replied } = state;
   for (let request = 1; request <= ROUNDS; request++) {
     Atomics.store(words, REQUEST, request);
-    mutex.lock();
-    while (Atomics.load(words, REPLY) < request) {
+    if (Atomics.load(words, REPLY) < request) {
       point(); // the reply may come right now
+      mutex.lock();
       replied.wait(mutex);
+      mutex.unlock();
     }
+  }
+}
+
+function clientFixed({ state, point }: Ctx): void {
+  const { words, mutex, replied } = state;
+  for (let request = 1; request <= ROUNDS; request++) {
+    Atomics.store(words, REQUEST, request);
+    point();
+    mutex.lock();
+    while (Atomics.load(words, REPLY) < request) replied.wait(mutex);
     mutex.unlock();
   }
 }
 
-/** Polls for each request and answers it: sets the reply, then notifies, without the mutex. */
-function server({ state, point }: Ctx): void {
-  const { words, replied } = state;
-  for (let request = 1; request <= ROUNDS; request++) {
-    while (Atomics.load(words, REQUEST) < request) {
-      // poll for the next request
-    }
-    point();
-    Atomics.store(words, REPLY, request);
-    replied.notifyAll();
-  }
-}
-
-function serverFixed({ state, point }: Ctx): void {
+/** Polls for each request and answers it: sets the reply and notifies, holding the mutex. */
+function server({ state }: Ctx): void {
   const { words, mutex, replied } = state;
   for (let request = 1; request <= ROUNDS; request++) {
     while (Atomics.load(words, REQUEST) < request) {
       // poll for the next request
     }
-    point();
     mutex.lock();
     Atomics.store(words, REPLY, request);
     replied.notifyAll();
@@ -62,7 +61,7 @@ const outcomes = { 'all-answered': 'ACCEPTABLE', unanswered: 'FORBIDDEN' } as co
 
 export const lostWakeup = defineScenario({
   id: 'lost-wakeup',
-  title: 'a condvar notified without holding its mutex',
+  title: 'a condvar waited on after checking the condition outside the mutex',
   state,
   actors: [client, server],
   arbiter,
@@ -71,9 +70,9 @@ export const lostWakeup = defineScenario({
 
 export const lostWakeupFixed = defineScenario({
   id: 'lost-wakeup-fixed',
-  title: 'a condvar notified while holding its mutex',
+  title: 'a condvar waited on in a loop that checks the condition under the mutex',
   state,
-  actors: [client, serverFixed],
+  actors: [clientFixed, server],
   arbiter,
   outcomes,
 });

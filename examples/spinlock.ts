@@ -8,7 +8,7 @@ import { type ActorContext, defineScenario } from 'sabre/stress';
 const LOCK = 0; // 0 free, 1 held
 const INSIDE = 1; // workers inside the critical section right now
 const OVERLAPS = 2; // times a worker found another one inside
-const ROUNDS = 2_000;
+const ROUNDS = 10_000;
 
 const state = () => ({ words: new Int32Array(new SharedArrayBuffer(12)) });
 type Ctx = ActorContext<Record<never, number>, undefined, ReturnType<typeof state>, Record<string, never>>;

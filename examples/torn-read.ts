@@ -9,7 +9,7 @@ import { RwLock } from 'sabre';
 const X = 0;
 const Y = 1;
 const TORN = 2;
-const MOVES = 500;
+const MOVES = 5_000;
 
 // The object moves along the diagonal: x === y in every position it ever has.
 const state = () => ({ record: new Int32Array(new SharedArrayBuffer(12)), lock: RwLock.create() });

@@ -105,7 +105,9 @@ describe.skipIf(cannotLoad !== null)('the bug catalogue (examples/)', () => {
           if (cycle) expect(verdict.firstForbidden?.detail, where).toMatch(cycle);
           times.push(verdict.timeToFirstMs!);
         }
-        console.log(`${id}: ${outcome} in ${SEEDS.length} of ${SEEDS.length} seeds, median time to first ${Math.round(median(times))} ms, max ${Math.round(Math.max(...times))} ms`);
+        console.log(
+          `${id}: ${outcome} in ${SEEDS.length} of ${SEEDS.length} seeds, median time to first ${Math.round(median(times))} ms, max ${Math.round(Math.max(...times))} ms`,
+        );
       });
 
       it(`the fix (${id}-fixed) stays clean`, async () => {
