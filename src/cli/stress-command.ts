@@ -76,11 +76,17 @@ function collectParam(text: string, previous: Record<string, number>): Record<st
 export function addStressCommand(program: Command): void {
   program
     .command('stress')
-    .description('run race scenarios on real threads: reproduce every audited race on its unsafe variant and prove its safe variant clean, or test your own code (--module)')
+    .description(
+      'run race scenarios on real threads: reproduce every audited race on its unsafe variant and prove its safe variant clean, or test your own code (--module)',
+    )
     .argument('[scenario...]', 'scenario ids or names (default: all, or all that --module exports; see --list)')
-    .option('--list', 'list the scenarios (with --module: that module\'s) and their parameters, then exit')
+    .option('--list', "list the scenarios (with --module: that module's) and their parameters, then exit")
     .option('--workers <n>', 'actor threads, for the scenarios whose actor count is a parameter', parsePositiveInt)
-    .option('--budget <duration>', 'time budget per variant, e.g. 10s (default: unsafe 4s / others 1.2s with --quick, 30s / 15s, 180s with --thorough)', parseDuration)
+    .option(
+      '--budget <duration>',
+      'time budget per variant, e.g. 10s (default: unsafe 4s / others 1.2s with --quick, 30s / 15s, 180s with --thorough)',
+      parseDuration,
+    )
     .option('--quick', 'the quick suite: few trials, short budgets (for CI; under a minute)')
     .option('--thorough', 'the long suite: full trial counts, 180 s budgets (tens of minutes)')
     .option('--trial-timeout <duration>', 'a trial that makes no progress this long is a hang (default: max(1s, 100x the median trial))', parseDuration)
@@ -138,7 +144,11 @@ async function stress(ids: string[], options: StressOptions): Promise<number> {
     for (const { entry, variant } of runs) {
       if (interrupt.signal.aborted) break;
       bar?.start(entry.scenario.id, variant);
-      const verdict = await runVariant(entry, variant, { ...plan.run, signal: interrupt.signal, ...(bar ? { onProgress: (p: Progress) => bar.update(p) } : {}) });
+      const verdict = await runVariant(entry, variant, {
+        ...plan.run,
+        signal: interrupt.signal,
+        ...(bar ? { onProgress: (p: Progress) => bar.update(p) } : {}),
+      });
       bar?.stop();
       verdicts.push(verdict);
       if (!bar) console.error(`  ${verdictLabel(verdict)} ${entry.scenario.id} ${variant}: ${verdict.summary}`);
@@ -190,10 +200,18 @@ async function planRun(ids: string[], options: StressOptions): Promise<Plan> {
   let plan: Plan;
   try {
     plan = await planFrom(ids, options);
-    const unknown = options.replay === undefined ? unknownParams(plan.entries.map((e) => e.scenario), plan.run.params ?? {}) : [];
+    const unknown =
+      options.replay === undefined
+        ? unknownParams(
+            plan.entries.map((e) => e.scenario),
+            plan.run.params ?? {},
+          )
+        : [];
     if (unknown.length > 0) {
       const known = [...new Set(plan.entries.flatMap((e) => Object.keys(e.scenario.params)))];
-      throw new UsageError(`--param ${unknown.join(', ')}: no scenario of this run has such a parameter (they have: ${known.length > 0 ? known.join(', ') : 'none'})`);
+      throw new UsageError(
+        `--param ${unknown.join(', ')}: no scenario of this run has such a parameter (they have: ${known.length > 0 ? known.join(', ') : 'none'})`,
+      );
     }
     for (const { scenario } of plan.entries) {
       const params = resolveParams(scenario, plan.run.params ?? {});

@@ -204,7 +204,15 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
         await run.destroy();
         run = undefined;
       }
-      options.onProgress?.({ scenario: scenario.id, variant, trials: tally.trials, target, forbidden: tally.forbidden, elapsedMs: performance.now() - started, budgetMs });
+      options.onProgress?.({
+        scenario: scenario.id,
+        variant,
+        trials: tally.trials,
+        target,
+        forbidden: tally.forbidden,
+        elapsedMs: performance.now() - started,
+        budgetMs,
+      });
       if (stopEarly && tally.forbidden > 0) break;
       if (outcome.kind === 'done' && outcome.results[0]!.trialsRun < size) break; // told to stop: budget or interrupt
     }
@@ -239,7 +247,9 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
     histogram: histogramOf(tally.counts, scenario.outcomes, tally.grades),
     timeToFirstMs: first ? Math.max(0, first.at - (performance.timeOrigin + started)) : null,
     firstForbiddenTrial: first ? (replay ?? first.trial) : null,
-    ...(first ? { firstForbidden: { trial: replay ?? first.trial, outcome: first.outcome, ...(first.detail !== undefined ? { detail: first.detail } : {}) } } : {}),
+    ...(first
+      ? { firstForbidden: { trial: replay ?? first.trial, outcome: first.outcome, ...(first.detail !== undefined ? { detail: first.detail } : {}) } }
+      : {}),
     forbiddenRateUpperBound: tally.forbidden === 0 && tally.trials > 0 ? 3 / tally.trials : null,
     elapsedMs,
     samples: summarize(new Map([...tally.samples].map(([name, r]) => [name, r.values]))),

@@ -18,7 +18,16 @@
  * available, unchanged, through the same {@link defineScenario}.
  */
 import type { HistoryLog } from './history.js';
-import { type Grade, type OutcomeSpec, type Params, type Scenario, type TrialContext, type Variant, checkScenario, harnessOutcomeDescription } from './scenario.js';
+import {
+  type Grade,
+  type OutcomeSpec,
+  type Params,
+  type Scenario,
+  type TrialContext,
+  type Variant,
+  checkScenario,
+  harnessOutcomeDescription,
+} from './scenario.js';
 import type { SeededScheduler } from './scheduler.js';
 
 /** What an actor and the arbiter get in the declarative form. */
@@ -114,9 +123,13 @@ const GRADES: readonly Grade[] = ['ACCEPTABLE', 'INTERESTING', 'FORBIDDEN'];
  * form of {@link Scenario} (outcomes as a list), which sabre's own audits use. Checks the
  * declaration now: a bad id, grade, parameter or actor count is an error where it is written.
  */
-export function defineScenario<P extends Params = Record<never, number>, Setup = undefined, State = undefined, Ids extends string = string, Local = Record<string, never>>(
-  spec: ScenarioSpec<P, Setup, State, Ids, Local>,
-): Scenario<P, Setup>;
+export function defineScenario<
+  P extends Params = Record<never, number>,
+  Setup = undefined,
+  State = undefined,
+  Ids extends string = string,
+  Local = Record<string, never>,
+>(spec: ScenarioSpec<P, Setup, State, Ids, Local>): Scenario<P, Setup>;
 export function defineScenario<P extends Params, S = undefined>(scenario: Scenario<P, S>): Scenario<P, S>;
 export function defineScenario(spec: ScenarioSpec<Params, unknown, unknown, string, unknown> | Scenario<Params, unknown>): Scenario<Params, unknown> {
   if (Array.isArray(spec.outcomes)) return checkScenario(spec as Scenario<Params, unknown>);

@@ -170,7 +170,9 @@ export default async function runStride(task: StrideTask): Promise<StrideResult>
   const board = new BoardWriter(task.board, task.actor);
   const boardWords = new Int32Array(task.board);
   board.enter(task.firstTrial, Phase.starting);
-  const sharedRefs = [...(hasCache ? primitiveRefs({ cache }, '') : []), ...primitiveRefs(shared, 'setup')].map((r) => (r.path === '.cache' ? { ...r, path: 'cache' } : r));
+  const sharedRefs = [...(hasCache ? primitiveRefs({ cache }, '') : []), ...primitiveRefs(shared, 'setup')].map((r) =>
+    r.path === '.cache' ? { ...r, path: 'cache' } : r,
+  );
   const barrier = Barrier.attach(task.barrier);
   const gate = new TrialGate(new Int32Array(task.stop), task.actors);
   const counts = new Map<string, number>();
@@ -223,11 +225,14 @@ export default async function runStride(task: StrideTask): Promise<StrideResult>
       if (!someoneThrew) {
         const outcome = await scenario.arbiter(ctx);
         if (declared !== undefined && !declared.has(outcome)) {
-          throw new TypeError(`scenario ${scenario.id}: the arbiter returned '${outcome}', which is not a declared outcome (declared: ${[...declared].join(', ')})`);
+          throw new TypeError(
+            `scenario ${scenario.id}: the arbiter returned '${outcome}', which is not a declared outcome (declared: ${[...declared].join(', ')})`,
+          );
         }
         counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
         board.countOutcome(specIndexOf(scenario.outcomes, outcome));
-        if (firstForbidden === null && gradeOf(scenario.outcomes, outcome) === 'FORBIDDEN') firstForbidden = { trial, at: performance.timeOrigin + performance.now() };
+        if (firstForbidden === null && gradeOf(scenario.outcomes, outcome) === 'FORBIDDEN')
+          firstForbidden = { trial, at: performance.timeOrigin + performance.now() };
       }
       ctx.history.clear();
       scenario.reset?.(ctx);

@@ -107,6 +107,8 @@ export function primitiveRefs(value: unknown, prefix: string, into: PrimitiveRef
   }
   if (!isPlain(value)) return into;
   if (Array.isArray(value)) value.forEach((v, i) => primitiveRefs(v, `${prefix}[${i}]`, into, depth + 1));
-  else for (const [key, v] of Object.entries(value)) primitiveRefs(v, /^[A-Za-z_$][\w$]*$/.test(key) ? `${prefix}.${key}` : `${prefix}[${JSON.stringify(key)}]`, into, depth + 1);
+  else
+    for (const [key, v] of Object.entries(value))
+      primitiveRefs(v, /^[A-Za-z_$][\w$]*$/.test(key) ? `${prefix}.${key}` : `${prefix}[${JSON.stringify(key)}]`, into, depth + 1);
   return into;
 }

@@ -54,7 +54,15 @@ export class VariantRun {
   readonly #shared: unknown;
   readonly #monitor: Promise<StrideResult> | undefined;
 
-  private constructor(entry: ScenarioEntry, variant: Variant, params: Params, actors: number, pool: ReturnType<typeof createPool>, base: Base, shared: unknown) {
+  private constructor(
+    entry: ScenarioEntry,
+    variant: Variant,
+    params: Params,
+    actors: number,
+    pool: ReturnType<typeof createPool>,
+    base: Base,
+    shared: unknown,
+  ) {
     this.#entry = entry;
     this.#variant = variant;
     this.#params = params;
@@ -63,7 +71,15 @@ export class VariantRun {
     this.#base = base;
     this.#shared = shared;
     if (entry.scenario.monitor !== undefined) {
-      this.#monitor = pool.run<StrideResult>({ ...base, role: 'monitor', actor: -1, firstTrial: 0, trials: 0, states: undefined, replayTrial: undefined } satisfies StrideTask);
+      this.#monitor = pool.run<StrideResult>({
+        ...base,
+        role: 'monitor',
+        actor: -1,
+        firstTrial: 0,
+        trials: 0,
+        states: undefined,
+        replayTrial: undefined,
+      } satisfies StrideTask);
       this.#monitor.catch(() => {}); // read in close(); a monitor that failed has nothing to add
     }
   }
@@ -109,7 +125,8 @@ export class VariantRun {
   /** Runs trials `firstTrial…` (up to `trials` of them) and watches them. */
   async stride(firstTrial: number, trials: number, watch: { deadlineMs: number; replayTrial: number | undefined }): Promise<StrideOutcome> {
     const { scenario } = this.#entry;
-    const originals = scenario.trialState === undefined ? undefined : Array.from({ length: trials }, () => scenario.trialState!(this.#params, this.#variant, this.#shared));
+    const originals =
+      scenario.trialState === undefined ? undefined : Array.from({ length: trials }, () => scenario.trialState!(this.#params, this.#variant, this.#shared));
     const states = originals?.map((s) => packState(s));
     const tasks = Array.from({ length: this.#actors }, (_, actor) =>
       this.#pool.run<StrideResult>({ ...this.#base, role: 'actor', actor, firstTrial, trials, states, replayTrial: watch.replayTrial } satisfies StrideTask),
@@ -134,7 +151,11 @@ export class VariantRun {
       if (now - movedAt < (starting ? Math.max(STARTUP_DEADLINE_MS, watch.deadlineMs) : watch.deadlineMs)) continue;
       const trial = Math.max(firstTrial, ...snapshot.map((a) => a.trial ?? firstTrial));
       const state = originals?.[trial - firstTrial];
-      const refs = [...(scenario.cache ? ['cache'] : []), ...primitiveRefs(this.#shared, 'setup').map((r) => r.path), ...primitiveRefs(state, 'state').map((r) => r.path)];
+      const refs = [
+        ...(scenario.cache ? ['cache'] : []),
+        ...primitiveRefs(this.#shared, 'setup').map((r) => r.path),
+        ...primitiveRefs(state, 'state').map((r) => r.path),
+      ];
       const judged = readOutcomeCounts(board).flatMap((count, index) => {
         if (count === 0) return [];
         const spec = scenario.outcomes[index];

@@ -61,7 +61,12 @@ export function histogramOf(counts: ReadonlyMap<string, number>, outcomes: reado
   return [...counts]
     .map(([outcome, count]) => {
       const spec = specOf(outcomes, outcome) ?? outcomes.find((o) => String(o.id) === outcome);
-      return { outcome, count, grade: grades?.get(outcome) ?? gradeOf(outcomes, outcome), description: spec?.description ?? harnessOutcomeDescription(outcome) ?? 'matches no declared outcome' };
+      return {
+        outcome,
+        count,
+        grade: grades?.get(outcome) ?? gradeOf(outcomes, outcome),
+        description: spec?.description ?? harnessOutcomeDescription(outcome) ?? 'matches no declared outcome',
+      };
     })
     .sort((a, b) => b.count - a.count || a.outcome.localeCompare(b.outcome));
 }

@@ -195,7 +195,13 @@ export function readBoard(board: SharedArrayBuffer, actors: number): ActorSnapsh
     }
     const thread = Atomics.load(words, base + THREAD);
     const trial = Atomics.load(words, base + TRIAL);
-    return { actor, threadId: thread === 0 ? null : thread - 1, trial: trial === 0 ? null : trial - 1, phase: Atomics.load(words, base + PHASE) as Phase, waits };
+    return {
+      actor,
+      threadId: thread === 0 ? null : thread - 1,
+      trial: trial === 0 ? null : trial - 1,
+      phase: Atomics.load(words, base + PHASE) as Phase,
+      waits,
+    };
   });
 }
 
