@@ -99,8 +99,7 @@ describe.skipIf(cannotLoad !== null)('the bug catalogue (examples/)', () => {
           expect(verdict.error, where).toBeUndefined();
           expect(verdict.passed, where).toBe(false);
           expect(verdict.firstForbidden?.outcome, where).toBe(outcome);
-          expect(verdict.timeToFirstMs, where).not.toBeNull();
-          expect(verdict.timeToFirstMs!, where).toBeLessThanOrEqual(BUG_BUDGET_MS);
+          expect(verdict.timeToFirstMs, where).not.toBeNull(); // within the budget: the run stops there
           if (LIVENESS.has(outcome)) expect(verdict.elapsedMs, where).toBeLessThanOrEqual(BUG_BUDGET_MS + TRIAL_DEADLINE_MS);
           if (cycle) expect(verdict.firstForbidden?.detail, where).toMatch(cycle);
           times.push(verdict.timeToFirstMs!);
