@@ -12,9 +12,10 @@ import { CondVar, Mutex } from 'sabre';
 
 const REQUEST = 0;
 const REPLY = 1;
+const ANSWER = 2;
 const ROUNDS = 200;
 
-const state = () => ({ words: new Int32Array(new SharedArrayBuffer(8)), mutex: Mutex.create(), replied: CondVar.create() });
+const state = () => ({ words: new Int32Array(new SharedArrayBuffer(12)), mutex: Mutex.create(), replied: CondVar.create() });
 type Ctx = ActorContext<Record<never, number>, undefined, ReturnType<typeof state>, Record<string, never>>;
 
 /** Sends requests one by one and sleeps on the condvar until each is answered. */
@@ -22,6 +23,7 @@ function client({ state, point }: Ctx): void {
   const { words, mutex, replied } = state;
   for (let request = 1; request <= ROUNDS; request++) {
     Atomics.store(words, REQUEST, request);
+    Atomics.notify(words, REQUEST);
     if (Atomics.load(words, REPLY) < request) {
       point(); // the reply may come right now
       mutex.lock();
@@ -35,6 +37,7 @@ function clientFixed({ state, point }: Ctx): void {
   const { words, mutex, replied } = state;
   for (let request = 1; request <= ROUNDS; request++) {
     Atomics.store(words, REQUEST, request);
+    Atomics.notify(words, REQUEST);
     point();
     mutex.lock();
     while (Atomics.load(words, REPLY) < request) replied.wait(mutex);
@@ -42,14 +45,14 @@ function clientFixed({ state, point }: Ctx): void {
   }
 }
 
-/** Polls for each request and answers it: sets the reply and notifies, holding the mutex. */
-function server({ state }: Ctx): void {
+/** Sleeps until each request comes and answers it: writes the answer, marks it replied and notifies, all holding the mutex. */
+function server({ state, point }: Ctx): void {
   const { words, mutex, replied } = state;
   for (let request = 1; request <= ROUNDS; request++) {
-    while (Atomics.load(words, REQUEST) < request) {
-      // poll for the next request
-    }
+    while (Atomics.load(words, REQUEST) < request) Atomics.wait(words, REQUEST, request - 1); // sleep until the next request
     mutex.lock();
+    Atomics.store(words, ANSWER, request * 2);
+    point();
     Atomics.store(words, REPLY, request);
     replied.notifyAll();
     mutex.unlock();
