@@ -16,12 +16,12 @@ const SIZE = 4_096;
 const state = () => ({ words: new Int32Array(new SharedArrayBuffer(4 * (TABLE + SIZE))), init: Mutex.create() });
 type Ctx = ActorContext<Record<never, number>, undefined, ReturnType<typeof state>, Record<string, never>>;
 
-/** Fills the table (the expensive part: each entry is a few hundred rounds of hashing) and counts how often it was built. */
+/** Fills the table (the expensive part: each entry is a hundred-odd rounds of hashing) and counts how often it was built. */
 function buildTable(words: Int32Array): void {
   Atomics.add(words, BUILDS, 1);
   for (let i = 0; i < SIZE; i++) {
     let h = i;
-    for (let round = 0; round < 256; round++) h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + round;
+    for (let round = 0; round < 128; round++) h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + round;
     words[TABLE + i] = h;
   }
 }
@@ -53,12 +53,13 @@ function tableFixed({ state, point }: Ctx): Int32Array {
   return words.subarray(TABLE);
 }
 
+/** A worker's first lookup: it finds the table missing and builds it. */
 function lookup(ctx: Ctx): void {
-  table(ctx)[ctx.actor] ??= 0;
+  if (table(ctx)[ctx.actor] === undefined) throw new RangeError('the table is too small');
 }
 
 function lookupFixed(ctx: Ctx): void {
-  tableFixed(ctx)[ctx.actor] ??= 0;
+  if (tableFixed(ctx)[ctx.actor] === undefined) throw new RangeError('the table is too small');
 }
 
 const arbiter = ({ state }: Ctx) => (Atomics.load(state.words, BUILDS) === 1 ? 'built-once' : 'built-twice');
