@@ -29,6 +29,7 @@ const outcomes = {
 export const counter = defineScenario({
   id: 'counter',
   title: 'a shared request counter bumped with ++ by two workers',
+  trialTimeoutMs: 5_000, // thousands of operations a trial: on a busy machine one may take seconds without being stuck
   state,
   actors: [serveRequests, serveRequests],
   arbiter,
@@ -38,6 +39,7 @@ export const counter = defineScenario({
 export const counterFixed = defineScenario({
   id: 'counter-fixed',
   title: 'a shared request counter bumped with Atomics.add by two workers',
+  trialTimeoutMs: 5_000, // thousands of operations a trial: on a busy machine one may take seconds without being stuck
   state,
   actors: [serveRequestsFixed, serveRequestsFixed],
   arbiter,

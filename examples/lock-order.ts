@@ -58,6 +58,7 @@ export const lockOrder = defineScenario({
 export const lockOrderFixed = defineScenario({
   id: 'lock-order-fixed',
   title: 'transfers that lock the lower account number first',
+  trialTimeoutMs: 5_000, // thousands of operations a trial: on a busy machine one may take seconds without being stuck
   state,
   actors: [paymentsFixed, paymentsFixed],
   arbiter,

@@ -67,6 +67,7 @@ const outcomes = {
 export const ringBuffer = defineScenario({
   id: 'ring-buffer',
   title: 'an SPSC ring buffer that publishes the tail before the item',
+  trialTimeoutMs: 5_000, // thousands of operations a trial: on a busy machine one may take seconds without being stuck
   state,
   actors: [producer, consumer],
   arbiter,
@@ -76,6 +77,7 @@ export const ringBuffer = defineScenario({
 export const ringBufferFixed = defineScenario({
   id: 'ring-buffer-fixed',
   title: 'an SPSC ring buffer that writes the item, then publishes the tail',
+  trialTimeoutMs: 5_000, // thousands of operations a trial: on a busy machine one may take seconds without being stuck
   state,
   actors: [producerFixed, consumer],
   arbiter,

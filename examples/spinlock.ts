@@ -63,6 +63,7 @@ const outcomes = {
 export const spinlock = defineScenario({
   id: 'spinlock',
   title: 'a spinlock taken with load-then-store',
+  trialTimeoutMs: 5_000, // thousands of operations a trial: on a busy machine one may take seconds without being stuck
   state,
   actors: [worker, worker],
   arbiter,
@@ -72,6 +73,7 @@ export const spinlock = defineScenario({
 export const spinlockFixed = defineScenario({
   id: 'spinlock-fixed',
   title: 'a spinlock taken with compareExchange',
+  trialTimeoutMs: 5_000, // thousands of operations a trial: on a busy machine one may take seconds without being stuck
   state,
   actors: [workerFixed, workerFixed],
   arbiter,

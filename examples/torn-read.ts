@@ -72,6 +72,7 @@ const outcomes = {
 export const tornRead = defineScenario({
   id: 'torn-read',
   title: 'a two-word record written and read word by word',
+  trialTimeoutMs: 5_000, // thousands of operations a trial: on a busy machine one may take seconds without being stuck
   state,
   actors: [move, track],
   arbiter,
@@ -81,6 +82,7 @@ export const tornRead = defineScenario({
 export const tornReadFixed = defineScenario({
   id: 'torn-read-fixed',
   title: 'a two-word record guarded by an RwLock',
+  trialTimeoutMs: 5_000, // thousands of operations a trial: on a busy machine one may take seconds without being stuck
   state,
   actors: [moveFixed, trackFixed],
   arbiter,
