@@ -299,7 +299,8 @@ function installedCopy(options: { withBench?: boolean; peers?: boolean } = {}): 
 }
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
 /** The packages only the CLI needs, when package.json makes them optional peers of the library (amaro is for TypeScript modules: typescript-modules.test.ts). */
-const cliPeers = Object.keys(pkg.peerDependencies ?? {}).filter((name) => name !== 'amaro');
+// The command's own peers: amaro (TypeScript modules) and @redis/client (sabre/redis) name themselves where they are needed.
+const cliPeers = Object.keys(pkg.peerDependencies ?? {}).filter((name) => name !== 'amaro' && name !== '@redis/client');
 
 describe('an installed copy (no bench/, no development dependencies)', () => {
   it('hides bench from --help, and `sabre bench` says at once, in one line, what it needs (exit 2)', () => {
