@@ -58,10 +58,14 @@ describe('hangs and deadlocks are outcomes', () => {
   });
 
   it('a hang graded by the scenario: the run goes on with fresh threads after it', async () => {
-    const verdict = await runVariant(entry('lostWakeupTolerated'), 'single', { seed: 2, trials: 400, budgetMs: 30_000, trialTimeoutMs: 300 });
+    const verdict = await runVariant(entry('sometimesHangs'), 'single', { seed: 2, trials: 200, budgetMs: 60_000, trialTimeoutMs: 300 });
     expect(verdict.passed).toBe(true);
-    expect(verdict.trials).toBe(400);
-    expect(verdict.histogram.find((h) => h.outcome === 'hang')).toMatchObject({ grade: 'INTERESTING' });
+    expect(verdict.trials).toBe(200);
+    // Trials 7, 57, 107 and 157 hang; every other trial ran on fresh threads after them.
+    expect(verdict.histogram).toEqual([
+      expect.objectContaining({ outcome: 'done', count: 196, grade: 'ACCEPTABLE' }),
+      expect.objectContaining({ outcome: 'hang', count: 4, grade: 'INTERESTING' }),
+    ]);
   });
 });
 

@@ -42,10 +42,22 @@ const roles: Record<string, (d: Data) => unknown> = {
     const mutex = d.mutex ? Mutex.attach(d.mutex as MutexHandle) : undefined;
     const counter = new Int32Array(d.counter as SharedArrayBuffer);
     const random = seededRandom(d.seed + d.index);
+    // `overlap` (the unlocked control): every worker reads once before any writes, so at least one
+    // update is lost however the OS schedules the threads (bounded: a worker that never comes
+    // only makes the loss likely rather than certain).
+    const overlap = d.overlap ? new Int32Array(d.overlap as SharedArrayBuffer) : undefined;
     Barrier.attach(d.start as BarrierHandle).arriveAndWait();
     for (let i = 0; i < d.iterations; i++) {
       mutex?.lock();
       const value = counter[0]!;
+      if (overlap !== undefined && i === 0) {
+        Atomics.add(overlap, 0, 1);
+        Atomics.notify(overlap, 0);
+        const deadline = Date.now() + 5_000;
+        for (let seen = Atomics.load(overlap, 0); seen < (d.parties as number) && Date.now() < deadline; seen = Atomics.load(overlap, 0)) {
+          Atomics.wait(overlap, 0, seen, 50);
+        }
+      }
       delayPoint(random, d.delayRate, d.delaySpin);
       counter[0] = value + 1;
       mutex?.unlock();
