@@ -1,0 +1,399 @@
+/**
+ * The write protocol: how a write takes its locks, changes the memory (store.ts) and evicts.
+ *
+ * - A write locks the key's stripe (`@guardedBy stripe(k)`) and opens the stripe's write section
+ *   (odd seqlock word) at its first change, never before: a write that changes nothing (a failed
+ *   compare-and-set, a refused increment) leaves even the seqlock word as it was.
+ * - Rewriting a value in place (the same length) needs nothing more. Anything that changes the
+ *   size, the bytes or the eviction queue also takes the structure mutex (`@guardedBy
+ *   structure-mutex`): it evicts *before* inserting, in a loop, under the same lock as the
+ *   insert, so `size <= maxEntries` and `bytes <= maxBytes` hold at every instant.
+ * - Victims in other stripes are claimed with tryLock (lock order: stripe, then structure, then
+ *   only tryLock), so eviction never deadlocks; a busy victim is skipped for the next candidate.
+ *   If every candidate is busy the write is retried from scratch (Busy), locks released.
+ * - Every lock a write needs is taken before its first change, so a write that gives up (a lock
+ *   timeout, a refusal) has changed nothing.
+ * - Every slot a write changes carries the writer's tag while it changes (SLOT.IN_FLUX), so if
+ *   the writer dies the coordinator can repair the cache exactly (recovery.ts).
+ * - User code (onEvict listeners) never runs under a lock: evictions are collected and reported
+ *   once the write has released everything.
+ *
+ * What one set costs, step by step (an overwrite of the same size from a worker; see
+ * DESIGN.md "The cost of a set" for the measurements and bench/support/set-steps.ts to rerun):
+ * key preparation (a Map lookup), encoding the value, the stripe lock (CAS) and unlock (CAS), the
+ * bucket walk (the slot's and the key chunk's cache lines), the seqlock marks, the record update
+ * and value copy, and one counter. Only the two CASes of the mutex are atomic read-modify-writes.
+ */
+import { IllegalStateError, InvalidArgumentError, MemoryLimitError } from '../errors.js';
+import { faultPoint } from '../shared/fault-points.js';
+import { describeThrown } from '../shared/validate.js';
+import type { CacheLocks } from './cache-locks.js';
+import type { CacheTime } from './clock.js';
+import { type CacheKey, type Encoded, Tag, decodeValue, encodeValue, keyFromBytes, sameEncoding } from './codec.js';
+import { HEADER, NO_SLOT, type NoSlot, type Slot } from './layout.js';
+import type { KeyRef } from './reader.js';
+import { Counter } from './stats.js';
+import { INCONSISTENT, type Store } from './store.js';
+import type { EvictionListener, EvictionReason } from './types.js';
+
+/** Most entries one operation may pass over or evict (bounded work; the rest is done by later operations). */
+export const WORK_LIMIT = 1_000;
+/** Entries a structural write checks for expiry (the incremental TTL sweep). */
+const SWEEP_BATCH = 2;
+/** Attempts of a write whose eviction found every candidate busy. */
+const WRITE_RETRIES = 1_000;
+/** What a counter's value takes encoded: a float64, or an int64 bigint. */
+export const COUNTER_BYTES = 8;
+
+const REASON_COUNTER: Record<EvictionReason, number> = {
+  capacity: Counter.evictedCapacity,
+  bytes: Counter.evictedBytes,
+  burst: Counter.evictedBurst,
+  ttl: Counter.evictedTtl,
+  memory: Counter.evictedMemory,
+  recovery: Counter.evictedRecovery,
+};
+
+/** Thrown inside a write when eviction found every candidate busy; the write is retried from scratch. */
+class Busy extends Error {}
+
+const BACKOFF = new Int32Array(new SharedArrayBuffer(4));
+
+/** The write protocol of one thread over one cache. */
+export class Writer<V> {
+  readonly #store: Store;
+  readonly #locks: CacheLocks;
+  readonly #time: CacheTime;
+  readonly #listeners: ReadonlySet<EvictionListener<never>>;
+  /** Evictions this thread's running operation made, reported once its locks are released. */
+  #evicted: Array<[CacheKey, V, EvictionReason]> = [];
+  /** The stripe whose write section the running write has opened, or -1. */
+  #sectionStripe = -1;
+
+  constructor(store: Store, locks: CacheLocks, time: CacheTime, listeners: ReadonlySet<EvictionListener<never>>) {
+    this.#store = store;
+    this.#locks = locks;
+    this.#time = time;
+    this.#listeners = listeners;
+  }
+
+  // ---- values --------------------------------------------------------------------------------
+
+  /** Encodes a value to store under `k`, refusing (before anything is touched) one the limits can never hold. */
+  encode(k: KeyRef, value: unknown): Encoded {
+    const encoded = encodeValue(value);
+    const { maxValueBytes } = this.#store.shape;
+    if (encoded.bytes.length > maxValueBytes) {
+      throw new InvalidArgumentError(`value is ${encoded.bytes.length} bytes encoded; maxValueBytes is ${maxValueBytes}`);
+    }
+    this.checkFits(k, encoded.bytes.length);
+    return encoded;
+  }
+
+  /** Refuses up front an entry of `k` and `valueBytes` that could never fit, however much were evicted. */
+  checkFits(k: KeyRef, valueBytes: number): void {
+    const { maxBytes, maxValueBytes } = this.#store.shape;
+    if (valueBytes === COUNTER_BYTES && valueBytes > maxValueBytes) {
+      throw new InvalidArgumentError(`a counter takes ${COUNTER_BYTES} bytes; maxValueBytes is ${maxValueBytes}`);
+    }
+    if (k.bytes.length + valueBytes > maxBytes) {
+      throw new InvalidArgumentError(`key + value is ${k.bytes.length + valueBytes} bytes; maxBytes is ${maxBytes}`);
+    }
+  }
+
+  /** Whether `slot` holds a getOrCompute placeholder. @guardedBy stripe(k) */
+  isMarker(slot: Slot): boolean {
+    return this.#store.tagOf(slot) === Tag.PENDING;
+  }
+
+  /** Whether the value in `slot` encodes the same value as `want`. @guardedBy stripe(k) */
+  holds(slot: Slot, want: Encoded): boolean {
+    const copy = this.#store.copyEntry(slot)!;
+    return sameEncoding(copy.tag, copy.value, want);
+  }
+
+  /** The decoded value in `slot`. @guardedBy stripe(k) */
+  valueOf(slot: Slot): unknown {
+    const copy = this.#store.copyEntry(slot)!;
+    return decodeValue(copy.tag, copy.value);
+  }
+
+  // ---- one write ----------------------------------------------------------------------------------
+
+  /**
+   * Runs `body` with the key's stripe locked. `body` gets the slot of the key's live entry, or -1
+   * (an expired entry is removed first). Every change opens the stripe's write section first
+   * ({@link openSection}); it is closed before the lock is released. Retries from scratch if an
+   * eviction found every candidate busy. Eviction listeners run after the locks are released.
+   */
+  write<T>(k: KeyRef, body: (slot: Slot | NoSlot) => T): T {
+    for (let attempt = 0; ; attempt++) {
+      const contended = this.#locks.lockStripe(k.stripe); // throws having taken nothing
+      if (contended) this.#store.stats.bump(Counter.lockContention);
+      try {
+        faultPoint('write:locked');
+        return body(this.#liveSlot(k));
+      } catch (error) {
+        if (!(error instanceof Busy) || attempt >= WRITE_RETRIES) {
+          if (error instanceof Busy) throw new IllegalStateError('SharedCache: could not make room; every eviction candidate stayed busy');
+          throw error;
+        }
+      } finally {
+        this.closeSection();
+        this.#locks.unlockStripe(k.stripe);
+        this.#notifyEvictions();
+      }
+      // Busy: every candidate's stripe was locked by writers that may be waiting for the structure
+      // mutex we just released. Let them finish, then try again.
+      Atomics.wait(BACKOFF, 0, 0, 0.05 * Math.min(attempt + 1, 20));
+    }
+  }
+
+  /** The slot of `k`'s entry, or -1; an expired one is removed first. @guardedBy stripe(k) */
+  #liveSlot(k: KeyRef): Slot | NoSlot {
+    const store = this.#store;
+    const slot = store.find(k.bucket, k.hash, k.bytes, k.words);
+    if (slot === NO_SLOT || slot === INCONSISTENT) return NO_SLOT; // (never INCONSISTENT under the lock)
+    if (this.#time.live(store.expiryOf(slot))) return slot;
+    this.#locks.withStructure(() => this.#removeClaimed(slot, k.stripe, k.stripe, 'ttl'));
+    return -1;
+  }
+
+  /** Runs `fn` holding `stripe`'s mutex, as a write (its section closed and evictions reported after). */
+  inStripe<T>(stripe: number, fn: () => T): T {
+    this.#locks.lockStripe(stripe);
+    try {
+      return fn();
+    } finally {
+      this.closeSection();
+      this.#locks.unlockStripe(stripe);
+      this.#notifyEvictions();
+    }
+  }
+
+  /** Opens `stripe`'s write section (odd seqlock word) unless the running write has already. @guardedBy stripe(k) */
+  openSection(stripe: number): void {
+    if (this.#sectionStripe === stripe) return;
+    this.#store.beginWrite(stripe);
+    this.#sectionStripe = stripe;
+  }
+
+  /** @guardedBy stripe(k) */
+  closeSection(): void {
+    if (this.#sectionStripe < 0) return;
+    this.#store.endWrite(this.#sectionStripe);
+    this.#sectionStripe = -1;
+  }
+
+  /** Stores a value (not a flight marker) and counts the set. @guardedBy stripe(k) */
+  storeValue(k: KeyRef, slot: Slot | NoSlot, encoded: Encoded, expiry: number): void {
+    this.put(k, slot, encoded, expiry);
+    this.#store.stats.bump(Counter.sets);
+  }
+
+  /**
+   * Stores the encoded value for `k` in `slot` (or a new slot if -1). Every lock it needs is
+   * taken before the first change, so a refusal changes nothing.
+   * @guardedBy stripe(k)
+   */
+  put(k: KeyRef, slot: Slot | NoSlot, encoded: Encoded, expiry: number): void {
+    const store = this.#store;
+    if (slot === NO_SLOT && Atomics.load(store.i32, HEADER.ADMISSION_CLOSED) !== 0) {
+      store.stats.bump(Counter.admissionsRefused);
+      throw new MemoryLimitError('SharedCache: the memory guard is at its limit and refuses new keys (existing keys can still be updated)');
+    }
+    const length = encoded.bytes.length;
+    const endsFlight = slot !== NO_SLOT && this.isMarker(slot) && encoded.tag !== Tag.PENDING;
+    if (slot !== NO_SLOT && store.fitsInPlace(slot, length)) {
+      this.openSection(k.stripe);
+      store.overwrite(slot, encoded.tag, encoded.bytes, length, expiry);
+    } else {
+      this.#locks.withStructure(() => this.#putStructural(k, slot, encoded, expiry));
+    }
+    // The value is in: the flight whose placeholder it replaced has ended; wake its waiters.
+    if (endsFlight) store.wakeFlightWaiters(k.stripe);
+  }
+
+  /** A put that changes the size, the bytes or the queue. @guardedBy stripe(k), structure-mutex */
+  #putStructural(k: KeyRef, slot: Slot | NoSlot, encoded: Encoded, expiry: number): void {
+    const store = this.#store;
+    faultPoint('put:structure');
+    const oldBytes = slot !== NO_SLOT ? store.bytesOf(slot) : 0;
+    this.#makeRoom(k.stripe, slot, slot === NO_SLOT ? 1 : 0, k.bytes.length + encoded.bytes.length - oldBytes);
+    this.openSection(k.stripe);
+    // allocSlot marks a new slot as changing; an existing one is marked here. Either way the
+    // mark stays until the entry is whole and linked (recovery.ts drops marked slots).
+    if (slot !== NO_SLOT) store.beginSlotChange(slot);
+    const target = slot !== NO_SLOT ? slot : store.allocSlot();
+    faultPoint('put:allocated');
+    store.fill(target, k.bytes, encoded.tag, encoded.bytes, encoded.bytes.length, expiry);
+    faultPoint('put:filled');
+    if (slot === NO_SLOT) store.linkIntoBucket(target, k.bucket, k.hash);
+    faultPoint('put:linked');
+    store.endSlotChange(target);
+    this.#afterInsert(k.stripe, target);
+  }
+
+  /**
+   * Removes an entry of the caller's own stripe (delete, compareAndDelete, an abandoned flight),
+   * counted in `removal` (one of stats.ts REMOVALS).
+   * @guardedBy stripe(k)
+   */
+  removeOwn(slot: Slot, removal: number): void {
+    const store = this.#store;
+    const stripe = store.stripeOfSlot(slot);
+    const marker = this.isMarker(slot);
+    this.#locks.withStructure(() => {
+      this.openSection(stripe);
+      store.beginSlotChange(slot);
+      store.unlinkFromBucket(slot);
+      faultPoint('delete:unlinked');
+      store.freeSlot(slot, removal);
+    });
+    if (marker) store.wakeFlightWaiters(stripe);
+  }
+
+  /**
+   * Removes every entry, each counted as a delete; wakes the waiters of the flights whose
+   * placeholders went (they park until the stripe's flight word moves).
+   * @guardedBy every stripe
+   */
+  removeAll(): void {
+    const store = this.#store;
+    const stripes = store.shape.stripes;
+    const flightStripes = new Set<number>();
+    this.#locks.withStructure(() => {
+      for (let stripe = 0; stripe < stripes; stripe++) store.beginWrite(stripe);
+      try {
+        const order = store.queue.order();
+        order.forEach((slot, n) => {
+          if (n === order.length >> 1) faultPoint('clear:halfway');
+          if (this.isMarker(slot)) flightStripes.add(store.stripeOfSlot(slot));
+          store.beginSlotChange(slot);
+          store.unlinkFromBucket(slot);
+          store.freeSlot(slot, Counter.deletes);
+        });
+      } finally {
+        for (let stripe = 0; stripe < stripes; stripe++) store.endWrite(stripe);
+      }
+    });
+    for (const stripe of flightStripes) store.wakeFlightWaiters(stripe);
+  }
+
+  /** Evicts up to `count` entries (at most WORK_LIMIT) by the policy, for the memory guard. Returns how many. */
+  shed(count: number): number {
+    let evicted = 0;
+    this.#locks.withStructure(() => {
+      while (evicted < Math.min(count, WORK_LIMIT) && this.#evictOne(-1, -1, 'memory')) evicted++;
+    });
+    this.#notifyEvictions();
+    return evicted;
+  }
+
+  // ---- eviction (structure mutex held) ------------------------------------------------------------
+
+  /** Evicts until one more entry of `bytes` more bytes fits; throws Busy if no candidate can be claimed. @guardedBy stripe(k), structure-mutex */
+  #makeRoom(ownStripe: number, exclude: Slot | NoSlot, slots: number, bytes: number): void {
+    const store = this.#store;
+    const { maxEntries, maxBytes } = store.shape;
+    while (store.size + slots > maxEntries || store.bytes + bytes > maxBytes) {
+      const reason: EvictionReason = store.size + slots > maxEntries ? 'capacity' : 'bytes';
+      if (!this.#evictOne(ownStripe, exclude, reason)) throw new Busy();
+    }
+  }
+
+  /** Burst eviction down to lowWater, then a small TTL sweep. @guardedBy stripe(k), structure-mutex */
+  #afterInsert(ownStripe: number, inserted: Slot): void {
+    const store = this.#store;
+    const { highWater, lowWater } = store.shape;
+    if (store.size > highWater) {
+      for (let n = 0; n < WORK_LIMIT && store.size > lowWater; n++) {
+        if (!this.#evictOne(ownStripe, inserted, 'burst')) break;
+      }
+    }
+    const now = this.#time.now();
+    for (let n = 0; n < SWEEP_BATCH; n++) {
+      const slot = store.queue.nextSweep();
+      if (slot === NO_SLOT) break;
+      if (slot !== inserted && store.expiryOf(slot) <= now) this.#claimAndRemove(slot, ownStripe, 'ttl');
+    }
+  }
+
+  /** Chooses a victim by the policy, claims its stripe and removes it. @guardedBy structure-mutex */
+  #evictOne(ownStripe: number, exclude: Slot | NoSlot, reason: EvictionReason): boolean {
+    const store = this.#store;
+    let claimed = -1;
+    const victim = store.queue.nextVictim(
+      store.size,
+      (slot) => {
+        if (slot === exclude) return false;
+        const stripe = store.stripeOfSlot(slot);
+        if (stripe !== ownStripe && !this.#locks.tryLockStripe(stripe)) return false;
+        claimed = stripe;
+        return true;
+      },
+      WORK_LIMIT,
+    );
+    if (victim === NO_SLOT) return false;
+    if (claimed !== ownStripe) faultPoint('evict:claimed');
+    this.#removeClaimed(victim, claimed, ownStripe, reason);
+    return true;
+  }
+
+  /** @guardedBy structure-mutex */
+  #claimAndRemove(slot: Slot, ownStripe: number, reason: EvictionReason): void {
+    const stripe = this.#store.stripeOfSlot(slot);
+    if (stripe !== ownStripe && !this.#locks.tryLockStripe(stripe)) return;
+    this.#removeClaimed(slot, stripe, ownStripe, reason);
+  }
+
+  /** Removes `slot`, whose stripe this thread holds (its own, or just claimed). @guardedBy stripe(slot), structure-mutex */
+  #removeClaimed(slot: Slot, stripe: number, ownStripe: number, reason: EvictionReason): void {
+    const store = this.#store;
+    if (stripe === ownStripe) {
+      this.openSection(ownStripe);
+      this.#evict(slot, reason);
+      return;
+    }
+    store.beginWrite(stripe);
+    try {
+      this.#evict(slot, reason);
+    } finally {
+      store.endWrite(stripe);
+      this.#locks.unlockStripe(stripe);
+    }
+  }
+
+  /** Evicts `slot`. @guardedBy stripe(slot) write-section, structure-mutex */
+  #evict(slot: Slot, reason: EvictionReason): void {
+    const store = this.#store;
+    if (!store.isLive(slot)) return;
+    const marker = this.isMarker(slot);
+    const stripe = store.stripeOfSlot(slot);
+    if (!marker && this.#listeners.size > 0) {
+      const copy = store.copyEntry(slot)!;
+      this.#evicted.push([keyFromBytes(store.keyOf(slot)), decodeValue(copy.tag, copy.value) as V, reason]);
+    }
+    store.beginSlotChange(slot);
+    store.unlinkFromBucket(slot);
+    faultPoint('remove:unlinked');
+    store.freeSlot(slot, REASON_COUNTER[reason]);
+    if (marker) store.wakeFlightWaiters(stripe);
+  }
+
+  /** Calls the eviction listeners (locks released). A listener's error is reported, never thrown into the write. */
+  #notifyEvictions(): void {
+    if (this.#evicted.length === 0) return;
+    const evicted = this.#evicted;
+    this.#evicted = [];
+    for (const [key, value, reason] of evicted) {
+      for (const listener of this.#listeners) {
+        try {
+          listener(key, value as never, reason);
+        } catch (error) {
+          process.emitWarning(`an onEvict listener threw ${describeThrown(error)}; the write that evicted succeeded`, { code: 'SABRE_EVICT_LISTENER' });
+        }
+      }
+    }
+  }
+}
