@@ -190,6 +190,27 @@ export function encodeValue(value: unknown): Encoded {
   }
 }
 
+/**
+ * Encodes the commonest values without allocating: a string of up to 64 characters, all ASCII
+ * (stored as STRING), or a number (NUMBER), into `out` (at least 64 bytes; `view` over the same
+ * bytes). Returns the byte length, or -1 for any other value (encodeValue then encodes it):
+ * allocating the bytes of every small value cost more than the rest of the encoding.
+ */
+export function encodeSmallInto(value: unknown, out: Uint8Array, view: DataView): number {
+  if (typeof value === 'number') {
+    view.setFloat64(0, value, true);
+    return 8;
+  }
+  if (typeof value !== 'string' || value.length > SHORT) return -1;
+  const n = value.length;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c > 0x7f) return -1;
+    out[i] = c;
+  }
+  return n;
+}
+
 /** Decodes a stored value; `bytes` is a private copy the result may keep. */
 export function decodeValue(tag: number, bytes: Uint8Array): unknown {
   switch (tag) {

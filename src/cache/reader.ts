@@ -3,7 +3,9 @@
  * a thread remembers between reads.
  *
  * - A key is encoded, hashed and placed (bucket, stripe) once per thread and kept in a map
- *   ({@link PreparedKeys}), so a hot key costs a Map lookup.
+ *   ({@link PreparedKeys}), so a hot key costs a Map lookup. Its bytes are kept as words in an
+ *   arena, its length and placement inline: a lookup reaches them without a cache miss per
+ *   typed-array object.
  * - A lookup takes no lock (`@guardedBy none (seqlock)`): it reads the stripe's seqlock word,
  *   walks the bucket chain and copies the value into a per-thread scratch, and reads the word
  *   again; an odd or changed word means a writer was there, and it retries. After READ_RETRIES
@@ -20,31 +22,41 @@ import { describeValue } from '../shared/validate.js';
 import type { CacheLocks } from './cache-locks.js';
 import type { CacheTime } from './clock.js';
 import { type CacheKey, ReadScratch, Tag, hashBytes, keyBytes } from './codec.js';
-import { NO_SLOT, type Slot } from './layout.js';
+import { NO_SLOT, type NoSlot, type Slot } from './layout.js';
 import { Counter } from './stats.js';
-import { INCONSISTENT, type Store, keyWordsOf } from './store.js';
+import { INCONSISTENT, type KeyWords, type Store } from './store.js';
 
 /**
  * A key prepared for lookups, kept per thread. It also remembers the last value this thread read
  * for it, when that value is immutable (see the module comment).
  */
-export interface KeyRef {
-  readonly bytes: Uint8Array;
-  /** `bytes` as Int32 words, for word-wise key comparison. */
-  readonly words: Int32Array;
-  readonly hash: number;
-  readonly bucket: number;
-  readonly stripe: number;
+export interface KeyRef extends KeyWords {
   /** The stripe's seqlock word index. */
   readonly seqWord: number;
-  /** The seqlock value at the remembered read; NaN when nothing is remembered (NaN equals no word value). */
+  /**
+   * The seqlock value at the remembered read; NO_SEQ when nothing is remembered. Every field a
+   * hit reads holds a small integer, a boolean or a reference, never a double: V8 boxes a double
+   * field in an object of its own (NaN and Infinity included), one more cache miss per hit.
+   */
   seenSeq: number;
+  seenValue: unknown;
+  /** Whether the remembered value expires (then at seenExpiry); false: never (no box read). */
+  seenExpires: boolean;
+  /** Whether visitedEpoch holds the hand epoch under which this thread last saw the entry's visited bit set. */
+  seenVisited: boolean;
+  visitedEpoch: number;
   seenSlot: Slot;
   seenExpiry: number;
-  seenValue: unknown;
-  /** The hand epoch under which this thread last saw the entry's visited bit set (NaN: never). */
-  visitedEpoch: number;
+  readonly stripe: number;
+  /** Where this thread last found or put the key's entry under its stripe lock (NO_SLOT: nowhere), and the slot's generation then (store.ts stillHolds). */
+  heldSlot: Slot | NoSlot;
+  heldGeneration: number;
+  /** The key's stored bytes (written into the chain when the key is inserted). */
+  readonly bytes: Uint8Array;
 }
+
+/** No remembered read: odd, and a validated read's seqlock value is always even (stillSeen checks the parity). */
+const NO_SEQ = -1;
 
 /** What a lookup found: the entry's slot, its tag, expiry and value length (the value is in the reader's scratch), and the seqlock word it was read under. */
 export interface Found {
@@ -64,6 +76,8 @@ const REMEMBER_STRING_LENGTH = 256;
  */
 const KEY_CACHE_MIN = 1_024;
 const KEY_CACHE_MAX = 65_536;
+/** Words of a fresh key arena (grown for a longer key): 64 KiB. */
+const ARENA_WORDS = 16_384;
 /** Lock-free read attempts before a reader takes the stripe mutex. */
 const READ_RETRIES = 8;
 /**
@@ -80,6 +94,12 @@ export class PreparedKeys {
   readonly #store: Store;
   readonly #keys = new Map<CacheKey, KeyRef>();
   readonly #limit: number;
+  /**
+   * The arena the words of new keys go to, and its first free word. A full arena is never
+   * reused (KeyRefs held by a getOrCompute in flight still read theirs): a fresh one is made.
+   */
+  #arena = new Int32Array(ARENA_WORDS);
+  #free = 0;
 
   constructor(store: Store) {
     this.#store = store;
@@ -102,22 +122,48 @@ export class PreparedKeys {
     const hash = hashBytes(bytes);
     const bucket = hash & (buckets - 1);
     const stripe = bucket & (stripes - 1);
+    if (this.#keys.size >= this.#limit) {
+      this.#keys.clear();
+      this.#newArena(ARENA_WORDS);
+    }
+    const { words, at } = this.#place(bytes);
+    // The fields in the order a hit reads them (V8 lays an object literal's fields out in order).
     const ref: KeyRef = {
-      bytes,
-      words: keyWordsOf(bytes),
-      hash,
-      bucket,
-      stripe,
       seqWord: this.#store.seqWord(stripe),
-      seenSeq: NaN,
-      seenSlot: -1 as Slot,
-      seenExpiry: 0,
+      seenSeq: NO_SEQ,
       seenValue: undefined,
-      visitedEpoch: NaN,
+      seenExpires: false,
+      seenVisited: false,
+      visitedEpoch: 0,
+      seenSlot: NO_SLOT as Slot,
+      seenExpiry: 0,
+      stripe,
+      heldSlot: NO_SLOT,
+      heldGeneration: 0,
+      length: bytes.length,
+      hash: hash | 0, // int32: a small integer field, where a uint32 above 2^31 would be a boxed double
+      bucket,
+      words,
+      at,
+      bytes,
     };
-    if (this.#keys.size >= this.#limit) this.#keys.clear();
     this.#keys.set(key, ref);
     return ref;
+  }
+
+  /** Copies the key's bytes into the arena as zero-padded words. */
+  #place(bytes: Uint8Array): { words: Int32Array; at: number } {
+    const count = (bytes.length + 3) >> 2;
+    if (this.#free + count > this.#arena.length) this.#newArena(Math.max(ARENA_WORDS, count));
+    const at = this.#free;
+    new Uint8Array(this.#arena.buffer, at * 4, count * 4).set(bytes);
+    this.#free += count;
+    return { words: this.#arena, at };
+  }
+
+  #newArena(words: number): void {
+    this.#arena = new Int32Array(words);
+    this.#free = 0;
   }
 }
 
@@ -142,9 +188,10 @@ export class Reader {
       // The entry's visited bit was set when this thread last looked and no eviction pass has
       // cleared bits since: skip reading the entry's record at all (a likely cache miss).
       const epoch = this.#store.handEpoch();
-      if (k.visitedEpoch !== epoch) {
+      if (!k.seenVisited || k.visitedEpoch !== epoch) {
         this.#store.markVisited(k.seenSlot);
         k.visitedEpoch = epoch;
+        k.seenVisited = true;
       }
       this.#store.stats.bump(Counter.hits);
       return k.seenValue;
@@ -168,13 +215,15 @@ export class Reader {
     const epoch = this.#store.handEpoch();
     this.#store.markVisited(slot);
     k.visitedEpoch = epoch; // read before marking: a pass that starts meanwhile makes this thread look again
+    k.seenVisited = true;
     this.#store.stats.bump(Counter.hits);
   }
 
   /** Whether this thread's remembered value for `k` is still the stored one, and still live. */
   stillSeen(k: KeyRef): boolean {
     // Atomics.load: the validating read of the seqlock word (see the module comment).
-    return k.seenSeq === Atomics.load(this.#store.i32, k.seqWord) && this.#time.live(k.seenExpiry);
+    const seq = Atomics.load(this.#store.i32, k.seqWord);
+    return seq === k.seenSeq && (seq & 1) === 0 && (!k.seenExpires || this.#time.live(k.seenExpiry));
   }
 
   /**
@@ -201,7 +250,7 @@ export class Reader {
         // of the word are Atomics.load, so no plain load of the section moves outside them.
         const before = Atomics.load(i32, seq);
         if ((before & 1) !== 0) continue;
-        const slot = store.find(k.bucket, k.hash, k.bytes, k.words);
+        const slot = store.find(k);
         if (slot === INCONSISTENT) continue;
         if (slot === NO_SLOT) {
           if (Atomics.load(i32, seq) === before) return null;
@@ -216,7 +265,7 @@ export class Reader {
     }
     this.#locks.lockStripe(k.stripe);
     try {
-      const slot = store.find(k.bucket, k.hash, k.bytes, k.words);
+      const slot = store.find(k);
       if (slot === NO_SLOT || slot === INCONSISTENT) return null; // (never INCONSISTENT under the lock)
       // Under the stripe mutex no write section is open, so the seqlock word is stable (and even).
       const seq = Atomics.load(i32, k.seqWord);
@@ -235,6 +284,7 @@ export class Reader {
       k.seenSeq = found.seq;
       k.seenSlot = found.slot;
       k.seenExpiry = found.expiry;
+      k.seenExpires = found.expiry !== Infinity;
       k.seenValue = value;
     }
     return value;

@@ -37,7 +37,7 @@ import { SingleFlight } from './single-flight.js';
 import { Counter } from './stats.js';
 import { type EntryCopy, Store } from './store.js';
 import type { CacheRecovery, CacheStats, ComputeOptions, EvictionListener, SetOptions, SharedCacheHandle } from './types.js';
-import { COUNTER_BYTES, Writer } from './writer.js';
+import { COUNTER_BYTES, Writer, staged } from './writer.js';
 
 export type { CacheRecovery, CacheStats, ComputeOptions, EvictionListener, EvictionReason, SetOptions, SharedCacheHandle } from './types.js';
 export type { CacheKey };
@@ -201,8 +201,8 @@ export class SharedCache<V = unknown> {
   /** Stores `value` under `key`, evicting first if a bound requires it. */
   set(key: CacheKey, value: V, options?: SetOptions): this {
     const k = this.#keys.of(key);
-    const encoded = this.#writer.encode(k, value);
     const expiry = this.#expiryFrom(options);
+    const encoded = this.#writer.stage(k, value); // last before the write (see Staged)
     this.#writer.write(k, (slot) => this.#writer.storeValue(k, slot, encoded, expiry));
     return this;
   }
@@ -210,8 +210,8 @@ export class SharedCache<V = unknown> {
   /** Stores `value` only if `key` holds no live entry. Exactly one of any number of racing callers, on any threads, gets true. */
   setIfAbsent(key: CacheKey, value: V, options?: SetOptions): boolean {
     const k = this.#keys.of(key);
-    const encoded = this.#writer.encode(k, value);
     const expiry = this.#expiryFrom(options);
+    const encoded = this.#writer.stage(k, value); // last before the write (see Staged)
     return this.#writer.write(k, (slot) => {
       if (slot !== NO_SLOT && !this.#writer.isMarker(slot)) return false;
       this.#writer.storeValue(k, slot, encoded, expiry);
@@ -276,7 +276,7 @@ export class SharedCache<V = unknown> {
       const current = present ? this.#writer.valueOf(slot) : typeof delta === 'bigint' ? 0n : 0;
       const next = addInteger(key, current, delta);
       const expiry = present ? this.#store.expiryOf(slot) : this.#time.expiryAfter(this.#store.shape.ttlMs);
-      this.#writer.storeValue(k, slot, encodeValue(next), expiry);
+      this.#writer.storeValue(k, slot, staged(encodeValue(next)), expiry);
       return next;
     });
   }

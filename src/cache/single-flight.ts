@@ -27,13 +27,13 @@ import { LockUnavailableError } from '../errors.js';
 import { SELF_TAG } from '../shared/thread.js';
 import { type ParkSteps, broadcastNeedsNoPassOn, parkAsync } from '../shared/wait.js';
 import type { CacheLocks } from './cache-locks.js';
-import { type Encoded, Tag, decodeValue } from './codec.js';
+import { Tag, decodeValue } from './codec.js';
 import { type Flight, type FlightOutcome, FlightOutcomes, decodeMarker, encodeMarker } from './flight-records.js';
 import { GLOBAL, NO_SLOT, STRIPE, type Slot } from './layout.js';
 import type { KeyRef, Reader } from './reader.js';
 import { Counter } from './stats.js';
 import type { Store } from './store.js';
-import type { Writer } from './writer.js';
+import { type Staged, type Writer, staged } from './writer.js';
 
 export { MARKER_BYTES, decodeMarker, encodeMarker, FlightOutcomes, type Flight, type FlightOutcome } from './flight-records.js';
 
@@ -81,7 +81,7 @@ export class SingleFlight {
         }
         // A flight id: an RMW, since threads take ids without the structure mutex.
         const flight = { owner: SELF_TAG, id: Atomics.add(store.i32, GLOBAL.FLIGHTS, 1) + 1, leaseExpiry: Date.now() + leaseMs };
-        this.#writer.put(k, slot, { tag: Tag.PENDING, bytes: encodeMarker(flight) }, Infinity);
+        this.#writer.put(k, slot, staged({ tag: Tag.PENDING, bytes: encodeMarker(flight) }), Infinity);
         return { own: flight };
       });
       if ('value' in step) {
@@ -105,7 +105,7 @@ export class SingleFlight {
   /** Runs the computation this caller owns, then ends the flight: stores the value, or records the failure (or the empty result). */
   async #fly<T>(k: KeyRef, flight: Flight, compute: () => T | PromiseLike<T>, expiry: number): Promise<T> {
     let value: T;
-    let encoded: Encoded | undefined;
+    let encoded: Staged | undefined;
     try {
       value = await compute();
       if (value !== undefined) encoded = this.#writer.encode(k, value);

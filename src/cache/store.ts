@@ -53,12 +53,32 @@ import {
 
 export { type StoreShape, readShape };
 
-/** A key's bytes as Int32 words (zero-padded to a multiple of 4), for word-wise comparison. Int32Array reads the platform's byte order, as the shared memory does. */
-export function keyWordsOf(key: Uint8Array): Int32Array {
-  const padded = new Uint8Array(Math.ceil(key.length / 4) * 4);
-  padded.set(key);
-  return new Int32Array(padded.buffer);
+/**
+ * What a lookup needs of a key, prepared once per thread (reader.ts PreparedKeys). The key's
+ * bytes are kept as Int32 words (zero-padded to a multiple of 4) at `at` in `words`, an arena
+ * shared by many keys: comparing a key costs no typed-array object per key to reach (a cache
+ * miss each), only the arena line. Int32Array reads the platform's byte order, as the shared
+ * memory does.
+ */
+export interface KeyWords {
+  /** The key's hash as an int32 (SLOT.HASH holds it so). */
+  readonly hash: number;
+  readonly bucket: number;
+  /** The key's length in bytes. */
+  readonly length: number;
+  readonly words: Int32Array;
+  readonly at: number;
 }
+
+/**
+ * TAIL_MASK[r]: the bits of an Int32 word that hold its first r bytes (r = 1..3), in the
+ * platform's byte order, for comparing a key's last partial word.
+ */
+const TAIL_MASK = [0, 1, 2, 3].map((r) => {
+  const bytes = new Uint8Array(4);
+  bytes.fill(0xff, 0, r);
+  return new Int32Array(bytes.buffer)[0]!;
+});
 
 /** A lookup that read inconsistent memory (a writer was active); the caller retries. */
 export const INCONSISTENT = -2;
@@ -206,20 +226,20 @@ export class Store {
   // ---- reads (callable without a lock: bounded, never throw) ----------------------------------
 
   /**
-   * The slot of `key` in `bucket`, NO_SLOT, or INCONSISTENT if the chain is not sane.
-   * `keyWords` is the key's bytes as Int32 words (see {@link keyWordsOf}).
+   * The slot of key `k`, NO_SLOT, or INCONSISTENT if the chain is not sane.
    * @guardedBy none (seqlock): validated by the caller
    */
-  find(bucket: number, hash: number, key: Uint8Array, keyWords: Int32Array): Slot | NoSlot | typeof INCONSISTENT {
+  find(k: KeyWords): Slot | NoSlot | typeof INCONSISTENT {
     const i32 = this.i32;
     const max = this.shape.maxEntries;
-    let link = this.linkAt(this.bucketWord(bucket));
+    const hash = k.hash;
+    let link = this.linkAt(this.bucketWord(k.bucket));
     for (let steps = 0; link !== NO_LINK; steps++) {
       const slot = slotOf(link);
       if (slot < 0 || slot >= max || steps > max) return INCONSISTENT;
       const w = this.slotWord(slot);
-      if (i32[w + SLOT.HASH] === hash >> 0 && i32[w + SLOT.KEY_LEN] === key.length) {
-        const same = this.#keyEquals(w, key, keyWords);
+      if (i32[w + SLOT.HASH] === hash && i32[w + SLOT.KEY_LEN] === k.length) {
+        const same = this.#keyEquals(w, k);
         if (same === 1) return slot;
         if (same === INCONSISTENT) return INCONSISTENT;
       }
@@ -228,21 +248,39 @@ export class Store {
     return NO_SLOT;
   }
 
-  /** Compares the stored key with `key`, four bytes at a time (chunk payloads are 4-byte aligned), the last 0-3 bytes one by one. */
-  #keyEquals(w: number, key: Uint8Array, keyWords: Int32Array): number {
+  /**
+   * Whether `slot` (live, its stripe locked by the caller) still holds the entry this thread
+   * found there under generation `generation`: a slot keeps its key until it is freed, and
+   * freeing it bumps SLOT.GENERATION. Lets a writer skip the bucket walk for a key it wrote
+   * before. @guardedBy stripe(k)
+   */
+  stillHolds(slot: Slot, generation: number): boolean {
+    const w = this.slotWord(slot);
+    return this.i32[w + SLOT.GENERATION] === generation && (this.i32[w + SLOT.FLAGS]! & FLAG_LIVE) !== 0;
+  }
+
+  generationOf(slot: Slot): number {
+    return this.i32[this.slotWord(slot) + SLOT.GENERATION]!;
+  }
+
+  /**
+   * Compares the stored key with `k`, a word at a time (chunk payloads are 4-byte aligned): the
+   * last partial word under a mask, since the bytes after the key in a chunk are the value's.
+   */
+  #keyEquals(w: number, k: KeyWords): number {
     const i32 = this.i32;
-    const u8 = this.u8;
+    const words = k.words;
+    const length = k.length;
     let chunk = i32[w + SLOT.CHUNK]! as ChunkLink;
-    for (let offset = 0; offset < key.length; offset += CHUNK_PAYLOAD) {
+    for (let offset = 0; offset < length; offset += CHUNK_PAYLOAD) {
       if (!this.#chunkInRange(chunk)) return INCONSISTENT;
       const next = this.chunkWord(chunk);
-      const baseWord = next + 1;
-      const base = baseWord << 2;
-      const n = Math.min(CHUNK_PAYLOAD, key.length - offset);
+      const n = Math.min(CHUNK_PAYLOAD, length - offset);
       const whole = n >> 2;
-      const firstWord = offset >> 2;
-      for (let i = 0; i < whole; i++) if (i32[baseWord + i] !== keyWords[firstWord + i]) return 0;
-      for (let i = whole << 2; i < n; i++) if (u8[base + i] !== key[offset + i]) return 0;
+      const first = k.at + (offset >> 2);
+      for (let i = 0; i < whole; i++) if (i32[next + 1 + i] !== words[first + i]) return 0;
+      const tail = n & 3;
+      if (tail !== 0 && ((i32[next + 1 + whole]! ^ words[first + whole]!) & TAIL_MASK[tail]!) !== 0) return 0;
       chunk = i32[next]! as ChunkLink;
     }
     return 1;

@@ -29,7 +29,7 @@ import { faultPoint } from '../shared/fault-points.js';
 import { describeThrown } from '../shared/validate.js';
 import type { CacheLocks } from './cache-locks.js';
 import type { CacheTime } from './clock.js';
-import { type CacheKey, type Encoded, Tag, decodeValue, encodeValue, keyFromBytes, sameEncoding } from './codec.js';
+import { type CacheKey, type Encoded, Tag, decodeValue, encodeSmallInto, encodeValue, keyFromBytes, sameEncoding } from './codec.js';
 import { HEADER, NO_SLOT, type NoSlot, type Slot } from './layout.js';
 import type { KeyRef } from './reader.js';
 import { Counter } from './stats.js';
@@ -54,6 +54,22 @@ const REASON_COUNTER: Record<EvictionReason, number> = {
   recovery: Counter.evictedRecovery,
 };
 
+/**
+ * A value ready to store: its tag and its bytes, `bytes[0..length)`. From {@link Writer.stage}
+ * the bytes are the writer's scratch, valid until its next stage: stage last, right before the
+ * write that stores it (nothing in between runs user code).
+ */
+export interface Staged {
+  readonly tag: number;
+  readonly bytes: Uint8Array;
+  readonly length: number;
+}
+
+/** A value encoded on its own bytes (safe to keep), as a Staged. */
+export function staged(encoded: Encoded): Staged {
+  return { tag: encoded.tag, bytes: encoded.bytes, length: encoded.bytes.length };
+}
+
 /** Thrown inside a write when eviction found every candidate busy; the write is retried from scratch. */
 class Busy extends Error {}
 
@@ -67,6 +83,9 @@ export class Writer<V> {
   readonly #listeners: ReadonlySet<EvictionListener<never>>;
   /** Evictions this thread's running operation made, reported once its locks are released. */
   #evicted: Array<[CacheKey, V, EvictionReason]> = [];
+  /** Where {@link stage} encodes small values. */
+  readonly #scratch = new Uint8Array(64);
+  readonly #scratchView = new DataView(this.#scratch.buffer);
   /** The stripe whose write section the running write has opened, or -1. */
   #sectionStripe = -1;
 
@@ -79,15 +98,28 @@ export class Writer<V> {
 
   // ---- values --------------------------------------------------------------------------------
 
-  /** Encodes a value to store under `k`, refusing (before anything is touched) one the limits can never hold. */
-  encode(k: KeyRef, value: unknown): Encoded {
+  /** Encodes a value to store under `k` on bytes of its own, refusing (before anything is touched) one the limits can never hold. */
+  encode(k: KeyRef, value: unknown): Staged {
     const encoded = encodeValue(value);
+    this.#checkValue(k, encoded.bytes.length);
+    return staged(encoded);
+  }
+
+  /**
+   * Like {@link encode}, but a short ASCII string or a number is encoded into this writer's
+   * scratch, without allocating (see {@link Staged} for how long it stays valid).
+   */
+  stage(k: KeyRef, value: unknown): Staged {
+    const length = encodeSmallInto(value, this.#scratch, this.#scratchView);
+    if (length < 0) return this.encode(k, value);
+    this.#checkValue(k, length);
+    return { tag: typeof value === 'number' ? Tag.NUMBER : Tag.STRING, bytes: this.#scratch, length };
+  }
+
+  #checkValue(k: KeyRef, length: number): void {
     const { maxValueBytes } = this.#store.shape;
-    if (encoded.bytes.length > maxValueBytes) {
-      throw new InvalidArgumentError(`value is ${encoded.bytes.length} bytes encoded; maxValueBytes is ${maxValueBytes}`);
-    }
-    this.checkFits(k, encoded.bytes.length);
-    return encoded;
+    if (length > maxValueBytes) throw new InvalidArgumentError(`value is ${length} bytes encoded; maxValueBytes is ${maxValueBytes}`);
+    this.checkFits(k, length);
   }
 
   /** Refuses up front an entry of `k` and `valueBytes` that could never fit, however much were evicted. */
@@ -96,8 +128,8 @@ export class Writer<V> {
     if (valueBytes === COUNTER_BYTES && valueBytes > maxValueBytes) {
       throw new InvalidArgumentError(`a counter takes ${COUNTER_BYTES} bytes; maxValueBytes is ${maxValueBytes}`);
     }
-    if (k.bytes.length + valueBytes > maxBytes) {
-      throw new InvalidArgumentError(`key + value is ${k.bytes.length + valueBytes} bytes; maxBytes is ${maxBytes}`);
+    if (k.length + valueBytes > maxBytes) {
+      throw new InvalidArgumentError(`key + value is ${k.length + valueBytes} bytes; maxBytes is ${maxBytes}`);
     }
   }
 
@@ -149,14 +181,27 @@ export class Writer<V> {
     }
   }
 
-  /** The slot of `k`'s entry, or -1; an expired one is removed first. @guardedBy stripe(k) */
+  /** The slot of `k`'s entry, or NO_SLOT; an expired one is removed first. @guardedBy stripe(k) */
   #liveSlot(k: KeyRef): Slot | NoSlot {
     const store = this.#store;
-    const slot = store.find(k.bucket, k.hash, k.bytes, k.words);
-    if (slot === NO_SLOT || slot === INCONSISTENT) return NO_SLOT; // (never INCONSISTENT under the lock)
+    let slot = k.heldSlot;
+    // The slot this thread last found the key in, if it still holds it: no bucket walk.
+    if (slot === NO_SLOT || !store.stillHolds(slot, k.heldGeneration)) {
+      const found = store.find(k);
+      if (found === NO_SLOT || found === INCONSISTENT) return NO_SLOT; // (never INCONSISTENT under the lock)
+      slot = found;
+      this.#hold(k, slot);
+    }
     if (this.#time.live(store.expiryOf(slot))) return slot;
-    this.#locks.withStructure(() => this.#removeClaimed(slot, k.stripe, k.stripe, 'ttl'));
-    return -1;
+    const expired = slot;
+    this.#locks.withStructure(() => this.#removeClaimed(expired, k.stripe, k.stripe, 'ttl'));
+    return NO_SLOT;
+  }
+
+  /** Remembers where `k`'s entry is (see #liveSlot). @guardedBy stripe(k) */
+  #hold(k: KeyRef, slot: Slot): void {
+    k.heldSlot = slot;
+    k.heldGeneration = this.#store.generationOf(slot);
   }
 
   /** Runs `fn` holding `stripe`'s mutex, as a write (its section closed and evictions reported after). */
@@ -186,7 +231,7 @@ export class Writer<V> {
   }
 
   /** Stores a value (not a flight marker) and counts the set. @guardedBy stripe(k) */
-  storeValue(k: KeyRef, slot: Slot | NoSlot, encoded: Encoded, expiry: number): void {
+  storeValue(k: KeyRef, slot: Slot | NoSlot, encoded: Staged, expiry: number): void {
     this.put(k, slot, encoded, expiry);
     this.#store.stats.bump(Counter.sets);
   }
@@ -196,13 +241,13 @@ export class Writer<V> {
    * taken before the first change, so a refusal changes nothing.
    * @guardedBy stripe(k)
    */
-  put(k: KeyRef, slot: Slot | NoSlot, encoded: Encoded, expiry: number): void {
+  put(k: KeyRef, slot: Slot | NoSlot, encoded: Staged, expiry: number): void {
     const store = this.#store;
     if (slot === NO_SLOT && Atomics.load(store.i32, HEADER.ADMISSION_CLOSED) !== 0) {
       store.stats.bump(Counter.admissionsRefused);
       throw new MemoryLimitError('SharedCache: the memory guard is at its limit and refuses new keys (existing keys can still be updated)');
     }
-    const length = encoded.bytes.length;
+    const length = encoded.length;
     const endsFlight = slot !== NO_SLOT && this.isMarker(slot) && encoded.tag !== Tag.PENDING;
     if (slot !== NO_SLOT && store.fitsInPlace(slot, length)) {
       this.openSection(k.stripe);
@@ -215,20 +260,23 @@ export class Writer<V> {
   }
 
   /** A put that changes the size, the bytes or the queue. @guardedBy stripe(k), structure-mutex */
-  #putStructural(k: KeyRef, slot: Slot | NoSlot, encoded: Encoded, expiry: number): void {
+  #putStructural(k: KeyRef, slot: Slot | NoSlot, encoded: Staged, expiry: number): void {
     const store = this.#store;
     faultPoint('put:structure');
     const oldBytes = slot !== NO_SLOT ? store.bytesOf(slot) : 0;
-    this.#makeRoom(k.stripe, slot, slot === NO_SLOT ? 1 : 0, k.bytes.length + encoded.bytes.length - oldBytes);
+    this.#makeRoom(k.stripe, slot, slot === NO_SLOT ? 1 : 0, k.length + encoded.length - oldBytes);
     this.openSection(k.stripe);
     // allocSlot marks a new slot as changing; an existing one is marked here. Either way the
     // mark stays until the entry is whole and linked (recovery.ts drops marked slots).
     if (slot !== NO_SLOT) store.beginSlotChange(slot);
     const target = slot !== NO_SLOT ? slot : store.allocSlot();
     faultPoint('put:allocated');
-    store.fill(target, k.bytes, encoded.tag, encoded.bytes, encoded.bytes.length, expiry);
+    store.fill(target, k.bytes, encoded.tag, encoded.bytes, encoded.length, expiry);
     faultPoint('put:filled');
-    if (slot === NO_SLOT) store.linkIntoBucket(target, k.bucket, k.hash);
+    if (slot === NO_SLOT) {
+      store.linkIntoBucket(target, k.bucket, k.hash);
+      this.#hold(k, target);
+    }
     faultPoint('put:linked');
     store.endSlotChange(target);
     this.#afterInsert(k.stripe, target);
