@@ -203,7 +203,7 @@ export class SharedCache<V = unknown> {
     const k = this.#keys.of(key);
     const expiry = this.#expiryFrom(options);
     const encoded = this.#writer.stage(k, value); // last before the write (see Staged)
-    this.#writer.write(k, (slot) => this.#writer.storeValue(k, slot, encoded, expiry));
+    if (!this.#writer.overwriteInPlace(k, encoded, expiry)) this.#writer.write(k, (slot) => this.#writer.storeValue(k, slot, encoded, expiry));
     return this;
   }
 

@@ -181,6 +181,40 @@ export class Writer<V> {
     }
   }
 
+  /**
+   * set()'s common case in one piece: `k`'s entry is where this thread last found it, live, not a
+   * placeholder, and `encoded` has its length, so the value is rewritten in place under the
+   * stripe lock alone (no closure, no retry loop, no structure mutex). Returns false, having
+   * changed nothing, when any of that does not hold: the caller then runs the general write.
+   * Reaches the 'write:locked' fault point only when it goes on to write, so that a write meets
+   * it once whichever path it takes.
+   */
+  overwriteInPlace(k: KeyRef, encoded: Staged, expiry: number): boolean {
+    const store = this.#store;
+    const slot = k.heldSlot;
+    if (slot === NO_SLOT) return false;
+    if (this.#locks.lockStripe(k.stripe)) store.stats.bump(Counter.lockContention);
+    try {
+      const fits =
+        store.stillHolds(slot, k.heldGeneration) &&
+        store.tagOf(slot) !== Tag.PENDING &&
+        store.fitsInPlace(slot, encoded.length) &&
+        this.#time.live(store.expiryOf(slot));
+      if (!fits) return false;
+      faultPoint('write:locked');
+      store.beginWrite(k.stripe);
+      try {
+        store.overwrite(slot, encoded.tag, encoded.bytes, encoded.length, expiry);
+      } finally {
+        store.endWrite(k.stripe);
+      }
+      store.stats.bump(Counter.sets);
+      return true;
+    } finally {
+      this.#locks.unlockStripe(k.stripe);
+    }
+  }
+
   /** The slot of `k`'s entry, or NO_SLOT; an expired one is removed first. @guardedBy stripe(k) */
   #liveSlot(k: KeyRef): Slot | NoSlot {
     const store = this.#store;
