@@ -148,8 +148,9 @@ export function hashBytes(bytes: Uint8Array): number {
   return h >>> 0;
 }
 
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
+/** The int64 range: a BIGINT value's, and a bigint counter's (increment). */
+export const INT64_MIN = -(2n ** 63n);
+export const INT64_MAX = 2n ** 63n - 1n;
 
 function fixed8(write: (view: DataView) => void): Uint8Array {
   const bytes = new Uint8Array(8);

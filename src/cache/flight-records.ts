@@ -51,6 +51,7 @@ const EMPTY_OUTCOME = -1;
  * serialized error] (length -1: the compute returned undefined). Written and read under the
  * structure mutex. A record is overwritten only after FLIGHT_RECORDS more such flights, long
  * after the waiters of its flight have read it.
+ * @guardedBy structure-mutex (every member)
  */
 export class FlightOutcomes {
   readonly #i32: Int32Array;

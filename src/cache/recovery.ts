@@ -29,8 +29,12 @@
  *
  * Its dual, the integrity oracle that checks what this rebuilds, is integrity.ts.
  */
+import { adoptFromDeadHolder } from '../shared/holder.js';
+import { wakeAll } from '../shared/wait.js';
+import type { CacheLocks } from './cache-locks.js';
 import { Counter } from './stats.js';
-import { type ChunkLink, GLOBAL, NO_CHUNK, NO_LINK, SLOT, type Slot, chunkOf, linkOf, slotOf } from './layout.js';
+import type { CacheRecovery } from './types.js';
+import { type ChunkLink, GLOBAL, NO_CHUNK, STRIPE, NO_LINK, SLOT, type Slot, chunkOf, linkOf, slotOf } from './layout.js';
 import type { Store } from './store.js';
 
 /** What one recovery did. */
@@ -40,8 +44,9 @@ export interface RepairSummary {
 }
 
 /**
- * Rebuilds the shared structures after the death of the thread tagged `deadTag`. The caller
- * holds the structure mutex and every stripe in `deadStripes` (their write sections may be open).
+ * Rebuilds the shared structures after the death of the thread tagged `deadTag` (the write
+ * sections of `deadStripes` may be open).
+ * @guardedBy stripe(s) for every s in deadStripes (adopted from the dead thread), structure-mutex
  */
 export function repairAfterDeath(store: Store, deadTag: number, deadStripes: readonly number[]): RepairSummary {
   openWriteSections(store, deadStripes);
@@ -168,4 +173,40 @@ function closeWriteSections(store: Store, deadStripes: readonly number[]): void 
     Atomics.add(i32, seq, 1);
     store.wakeFlightWaiters(stripe);
   }
+}
+
+/**
+ * SharedCache.recoverDeadThread: takes over the locks the dead thread `threadId` held, repairs
+ * what they guarded ({@link repairAfterDeath}), frees its counter block, ends its getOrCompute
+ * flights (`endFlightsOf`, single-flight.ts) and wakes every thread parked on the cache.
+ */
+export function recoverThread(store: Store, locks: CacheLocks, threadId: number, endFlightsOf: (owner: number) => number): CacheRecovery | null {
+  const structure = store.structure;
+  // The structure mutex first (waiting, bounded, only if the dead thread does not hold it),
+  // then the dead thread's stripes, which are taken over without waiting: a timeout leaves
+  // nothing taken, and the out-of-order acquisition cannot deadlock since it never waits.
+  const heldStructure = structure[adoptFromDeadHolder](threadId);
+  if (!heldStructure) locks.lockStructure();
+  const held: number[] = [];
+  let droppedEntries = 0;
+  try {
+    store.stripeLocks.forEach((lock, stripe) => {
+      if (lock[adoptFromDeadHolder](threadId)) held.push(stripe);
+    });
+    if (heldStructure || held.length > 0) droppedEntries = repairAfterDeath(store, threadId + 1, held).droppedEntries;
+  } finally {
+    locks.unlockStructure();
+    for (const stripe of held) locks.unlockStripe(stripe);
+  }
+  // Its counter block goes to a thread to come (its counts stay).
+  store.stats.releaseBlockOf(threadId + 1);
+  const abandonedFlights = endFlightsOf(threadId + 1);
+  // A wake-up the dead thread took with it (it was being woken when it died) is sent again.
+  for (const lock of [structure, ...store.stripeLocks]) lock.recoverDeadThread(threadId);
+  wakeAll(
+    store.i32,
+    Array.from({ length: store.shape.stripes }, (_, stripe) => store.stripeWord(stripe, STRIPE.FLIGHT)),
+  );
+  if (!heldStructure && held.length === 0 && abandonedFlights === 0) return null;
+  return { threadId, stripes: held.length, structure: heldStructure, droppedEntries, abandonedFlights };
 }

@@ -17,27 +17,26 @@
  * Which lock each member needs is written `@guardedBy …` everywhere (see DESIGN.md).
  * User code (onEvict listeners, getOrCompute's compute) never runs under a sabre lock.
  */
-import { HandleError, IllegalStateError, InvalidArgumentError } from '../errors.js';
-import { adoptFromDeadHolder } from '../shared/holder.js';
+import { HandleError, InvalidArgumentError } from '../errors.js';
 import { attachRegion, defineSpec, headerOf } from '../shared/region.js';
 import { OWNER_MASK } from '../shared/thread.js';
 import { checkFunction, checkInteger, describeValue, readOptions } from '../shared/validate.js';
-import { wakeAll } from '../shared/wait.js';
 import { CacheLocks } from './cache-locks.js';
 import { CacheTime, ManualClock } from './clock.js';
-import { type CacheKey, Tag, decodeValue, encodeValue, keyFromBytes } from './codec.js';
+import { type CacheKey, INT64_MAX, INT64_MIN, Tag, decodeValue, encodeValue, keyFromBytes } from './codec.js';
 import { MARKER_BYTES } from './flight-records.js';
 import { readShape, writeHeader } from './header.js';
 import { integrityProblems } from './integrity.js';
-import { HEADER, NO_SLOT, STRIPE, layoutOf } from './layout.js';
+import { HEADER, NO_SLOT, layoutOf } from './layout.js';
 import { type SharedCacheOptions, checkOptions, checkTtl } from './options.js';
 import { PreparedKeys, Reader } from './reader.js';
-import { repairAfterDeath } from './recovery.js';
+import { recoverThread } from './recovery.js';
 import { SingleFlight } from './single-flight.js';
 import { Counter } from './stats.js';
 import { type EntryCopy, Store } from './store.js';
 import type { CacheRecovery, CacheStats, ComputeOptions, EvictionListener, SetOptions, SharedCacheHandle } from './types.js';
 import { COUNTER_BYTES, Writer, staged } from './writer.js';
+import { addInteger } from './counter-values.js';
 
 export type { CacheRecovery, CacheStats, ComputeOptions, EvictionListener, EvictionReason, SetOptions, SharedCacheHandle } from './types.js';
 export type { CacheKey };
@@ -53,9 +52,6 @@ export const setAdmission: unique symbol = Symbol('sabre.cache.setAdmission');
 export const checkIntegrity: unique symbol = Symbol('sabre.cache.checkIntegrity');
 export const shedEntries: unique symbol = Symbol('sabre.cache.shedEntries');
 
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** getOrCompute's default lease, in ms. */
 const DEFAULT_LEASE_MS = 30_000;
 
@@ -378,29 +374,7 @@ export class SharedCache<V = unknown> {
    * the entry accounting is exact: `size === inserts - deletes - (every eviction) - abandonedFlights`.
    */
   stats(): CacheStats {
-    const c = this.#store.stats;
-    return this.#locks.withStructure(() => ({
-      hits: c.read(Counter.hits),
-      misses: c.read(Counter.misses),
-      sets: c.read(Counter.sets),
-      inserts: c.read(Counter.inserts),
-      deletes: c.read(Counter.deletes),
-      evictions: {
-        capacity: c.read(Counter.evictedCapacity),
-        bytes: c.read(Counter.evictedBytes),
-        burst: c.read(Counter.evictedBurst),
-        ttl: c.read(Counter.evictedTtl),
-        memory: c.read(Counter.evictedMemory),
-        recovery: c.read(Counter.evictedRecovery),
-      },
-      admissionsRefused: c.read(Counter.admissionsRefused),
-      expirations: c.read(Counter.expirations),
-      singleFlightWaits: c.read(Counter.singleFlightWaits),
-      abandonedFlights: c.read(Counter.abandonedFlights),
-      lockContention: c.read(Counter.lockContention),
-      size: this.size,
-      bytes: this.bytes,
-    }));
+    return this.#locks.withStructure(() => this.#store.stats.snapshot(this.size, this.bytes));
   }
 
   /**
@@ -436,7 +410,7 @@ export class SharedCache<V = unknown> {
 
   /** See {@link setAdmission}: evicts up to `count` entries by the policy (bounded: at most 1,000). Returns how many. */
   [shedEntries](count: number): number {
-    return this.#writer.shed(count);
+    return this.#writer.evictor.shed(count);
   }
 
   /**
@@ -453,35 +427,7 @@ export class SharedCache<V = unknown> {
    */
   recoverDeadThread(threadId: number): CacheRecovery | null {
     checkInteger(threadId, 'threadId', 0, OWNER_MASK - 1);
-    const store = this.#store;
-    const structure = store.structure;
-    // The structure mutex first (waiting, bounded, only if the dead thread does not hold it),
-    // then the dead thread's stripes, which are taken over without waiting: a timeout leaves
-    // nothing taken, and the out-of-order acquisition cannot deadlock since it never waits.
-    const heldStructure = structure[adoptFromDeadHolder](threadId);
-    if (!heldStructure) this.#locks.lockStructure();
-    const held: number[] = [];
-    let droppedEntries = 0;
-    try {
-      store.stripeLocks.forEach((lock, stripe) => {
-        if (lock[adoptFromDeadHolder](threadId)) held.push(stripe);
-      });
-      if (heldStructure || held.length > 0) droppedEntries = repairAfterDeath(store, threadId + 1, held).droppedEntries;
-    } finally {
-      this.#locks.unlockStructure();
-      for (const stripe of held) this.#locks.unlockStripe(stripe);
-    }
-    // Its counter block goes to a thread to come (its counts stay).
-    store.stats.releaseBlockOf(threadId + 1);
-    const abandonedFlights = this.#flights.endFlightsOf(threadId + 1);
-    // A wake-up the dead thread took with it (it was being woken when it died) is sent again.
-    for (const lock of [structure, ...store.stripeLocks]) lock.recoverDeadThread(threadId);
-    wakeAll(
-      store.i32,
-      Array.from({ length: store.shape.stripes }, (_, stripe) => store.stripeWord(stripe, STRIPE.FLIGHT)),
-    );
-    if (!heldStructure && held.length === 0 && abandonedFlights === 0) return null;
-    return { threadId, stripes: held.length, structure: heldStructure, droppedEntries, abandonedFlights };
+    return recoverThread(this.#store, this.#locks, threadId, (owner) => this.#flights.endFlightsOf(owner));
   }
 
   // ---- internals ---------------------------------------------------------------------------------
@@ -493,20 +439,4 @@ export class SharedCache<V = unknown> {
     const { ttlMs } = readOptions(options, ['ttlMs'], 'options');
     return this.#time.expiryAfter(ttlMs === undefined ? this.#store.shape.ttlMs : checkTtl(ttlMs, 'options.ttlMs'));
   }
-}
-
-function addInteger(key: CacheKey, current: unknown, delta: number | bigint): number | bigint {
-  if (typeof current === 'bigint') {
-    const next = current + BigInt(delta);
-    if (next < INT64_MIN || next > INT64_MAX) throw new IllegalStateError(`increment('${key}'): ${next} is outside int64`);
-    return next;
-  }
-  if (typeof current === 'number' && Number.isSafeInteger(current)) {
-    // A number counter stays a number: a bigint delta is fine as long as the result is safe.
-    const exact = BigInt(current) + BigInt(delta);
-    if (exact > MAX_SAFE || exact < -MAX_SAFE)
-      throw new IllegalStateError(`increment('${key}'): ${exact} is not a safe integer (use bigint counters beyond 2^53)`);
-    return Number(exact);
-  }
-  throw new IllegalStateError(`increment('${key}'): the value is not an integer (${describeValue(current)})`);
 }

@@ -22,6 +22,7 @@
  */
 import { SELF_TAG } from '../shared/thread.js';
 import { LINE, STAT_STRIPES } from './layout.js';
+import type { CacheStats } from './types.js';
 
 /** The counters, by index. */
 export const Counter = {
@@ -146,5 +147,31 @@ export class StripedCounters {
     let size = this.read(Counter.inserts);
     for (const index of REMOVALS) size -= this.read(index);
     return size;
+  }
+
+  /** Every counter, with the size and bytes given. @guardedBy structure-mutex (for exact accounting) */
+  snapshot(size: number, bytes: number): CacheStats {
+    return {
+      hits: this.read(Counter.hits),
+      misses: this.read(Counter.misses),
+      sets: this.read(Counter.sets),
+      inserts: this.read(Counter.inserts),
+      deletes: this.read(Counter.deletes),
+      evictions: {
+        capacity: this.read(Counter.evictedCapacity),
+        bytes: this.read(Counter.evictedBytes),
+        burst: this.read(Counter.evictedBurst),
+        ttl: this.read(Counter.evictedTtl),
+        memory: this.read(Counter.evictedMemory),
+        recovery: this.read(Counter.evictedRecovery),
+      },
+      admissionsRefused: this.read(Counter.admissionsRefused),
+      expirations: this.read(Counter.expirations),
+      singleFlightWaits: this.read(Counter.singleFlightWaits),
+      abandonedFlights: this.read(Counter.abandonedFlights),
+      lockContention: this.read(Counter.lockContention),
+      size,
+      bytes,
+    };
   }
 }

@@ -255,8 +255,7 @@ export class Store {
    * before. @guardedBy stripe(k)
    */
   stillHolds(slot: Slot, generation: number): boolean {
-    const w = this.slotWord(slot);
-    return this.i32[w + SLOT.GENERATION] === generation && (this.i32[w + SLOT.FLAGS]! & FLAG_LIVE) !== 0;
+    return this.i32[this.slotWord(slot) + SLOT.GENERATION] === generation && this.isLive(slot);
   }
 
   generationOf(slot: Slot): number {

@@ -16,7 +16,7 @@
  * - Every slot a write changes carries the writer's tag while it changes (SLOT.IN_FLUX), so if
  *   the writer dies the coordinator can repair the cache exactly (recovery.ts).
  * - User code (onEvict listeners) never runs under a lock: evictions are collected and reported
- *   once the write has released everything.
+ *   once the write has released everything. Eviction itself is evictor.ts's.
  *
  * What one set costs, step by step (an overwrite of the same size from a worker; see
  * DESIGN.md "The cost of a set" for the measurements and bench/support/set-steps.ts to rerun):
@@ -26,33 +26,20 @@
  */
 import { IllegalStateError, InvalidArgumentError, MemoryLimitError } from '../errors.js';
 import { faultPoint } from '../shared/fault-points.js';
-import { describeThrown } from '../shared/validate.js';
 import type { CacheLocks } from './cache-locks.js';
 import type { CacheTime } from './clock.js';
-import { type CacheKey, type Encoded, Tag, decodeValue, encodeSmallInto, encodeValue, keyFromBytes, sameEncoding } from './codec.js';
+import { type Encoded, Tag, decodeValue, encodeSmallInto, encodeValue, sameEncoding } from './codec.js';
+import { Busy, Evictor } from './evictor.js';
 import { HEADER, NO_SLOT, type NoSlot, type Slot } from './layout.js';
 import type { KeyRef } from './reader.js';
 import { Counter } from './stats.js';
 import { INCONSISTENT, type Store } from './store.js';
-import type { EvictionListener, EvictionReason } from './types.js';
+import type { EvictionListener } from './types.js';
 
-/** Most entries one operation may pass over or evict (bounded work; the rest is done by later operations). */
-export const WORK_LIMIT = 1_000;
-/** Entries a structural write checks for expiry (the incremental TTL sweep). */
-const SWEEP_BATCH = 2;
 /** Attempts of a write whose eviction found every candidate busy. */
 const WRITE_RETRIES = 1_000;
 /** What a counter's value takes encoded: a float64, or an int64 bigint. */
 export const COUNTER_BYTES = 8;
-
-const REASON_COUNTER: Record<EvictionReason, number> = {
-  capacity: Counter.evictedCapacity,
-  bytes: Counter.evictedBytes,
-  burst: Counter.evictedBurst,
-  ttl: Counter.evictedTtl,
-  memory: Counter.evictedMemory,
-  recovery: Counter.evictedRecovery,
-};
 
 /**
  * A value ready to store: its tag and its bytes, `bytes[0..length)`. From {@link Writer.stage}
@@ -70,9 +57,6 @@ export function staged(encoded: Encoded): Staged {
   return { tag: encoded.tag, bytes: encoded.bytes, length: encoded.bytes.length };
 }
 
-/** Thrown inside a write when eviction found every candidate busy; the write is retried from scratch. */
-class Busy extends Error {}
-
 const BACKOFF = new Int32Array(new SharedArrayBuffer(4));
 
 /** The write protocol of one thread over one cache. */
@@ -80,9 +64,7 @@ export class Writer<V> {
   readonly #store: Store;
   readonly #locks: CacheLocks;
   readonly #time: CacheTime;
-  readonly #listeners: ReadonlySet<EvictionListener<never>>;
-  /** Evictions this thread's running operation made, reported once its locks are released. */
-  #evicted: Array<[CacheKey, V, EvictionReason]> = [];
+  readonly evictor: Evictor<V>;
   /** Where {@link stage} encodes small values. */
   readonly #scratch = new Uint8Array(64);
   readonly #scratchView = new DataView(this.#scratch.buffer);
@@ -93,7 +75,7 @@ export class Writer<V> {
     this.#store = store;
     this.#locks = locks;
     this.#time = time;
-    this.#listeners = listeners;
+    this.evictor = new Evictor<V>(store, locks, time, this, listeners);
   }
 
   // ---- values --------------------------------------------------------------------------------
@@ -173,7 +155,7 @@ export class Writer<V> {
       } finally {
         this.closeSection();
         this.#locks.unlockStripe(k.stripe);
-        this.#notifyEvictions();
+        this.evictor.notifyEvictions();
       }
       // Busy: every candidate's stripe was locked by writers that may be waiting for the structure
       // mutex we just released. Let them finish, then try again.
@@ -228,7 +210,7 @@ export class Writer<V> {
     }
     if (this.#time.live(store.expiryOf(slot))) return slot;
     const expired = slot;
-    this.#locks.withStructure(() => this.#removeClaimed(expired, k.stripe, k.stripe, 'ttl'));
+    this.#locks.withStructure(() => this.evictor.removeClaimed(expired, k.stripe, k.stripe, 'ttl'));
     return NO_SLOT;
   }
 
@@ -246,7 +228,7 @@ export class Writer<V> {
     } finally {
       this.closeSection();
       this.#locks.unlockStripe(stripe);
-      this.#notifyEvictions();
+      this.evictor.notifyEvictions();
     }
   }
 
@@ -298,7 +280,7 @@ export class Writer<V> {
     const store = this.#store;
     faultPoint('put:structure');
     const oldBytes = slot !== NO_SLOT ? store.bytesOf(slot) : 0;
-    this.#makeRoom(k.stripe, slot, slot === NO_SLOT ? 1 : 0, k.length + encoded.length - oldBytes);
+    this.evictor.makeRoom(k.stripe, slot, slot === NO_SLOT ? 1 : 0, k.length + encoded.length - oldBytes);
     this.openSection(k.stripe);
     // allocSlot marks a new slot as changing; an existing one is marked here. Either way the
     // mark stays until the entry is whole and linked (recovery.ts drops marked slots).
@@ -313,7 +295,7 @@ export class Writer<V> {
     }
     faultPoint('put:linked');
     store.endSlotChange(target);
-    this.#afterInsert(k.stripe, target);
+    this.evictor.afterInsert(k.stripe, target);
   }
 
   /**
@@ -360,122 +342,5 @@ export class Writer<V> {
       }
     });
     for (const stripe of flightStripes) store.wakeFlightWaiters(stripe);
-  }
-
-  /** Evicts up to `count` entries (at most WORK_LIMIT) by the policy, for the memory guard. Returns how many. */
-  shed(count: number): number {
-    let evicted = 0;
-    this.#locks.withStructure(() => {
-      while (evicted < Math.min(count, WORK_LIMIT) && this.#evictOne(-1, -1, 'memory')) evicted++;
-    });
-    this.#notifyEvictions();
-    return evicted;
-  }
-
-  // ---- eviction (structure mutex held) ------------------------------------------------------------
-
-  /** Evicts until one more entry of `bytes` more bytes fits; throws Busy if no candidate can be claimed. @guardedBy stripe(k), structure-mutex */
-  #makeRoom(ownStripe: number, exclude: Slot | NoSlot, slots: number, bytes: number): void {
-    const store = this.#store;
-    const { maxEntries, maxBytes } = store.shape;
-    while (store.size + slots > maxEntries || store.bytes + bytes > maxBytes) {
-      const reason: EvictionReason = store.size + slots > maxEntries ? 'capacity' : 'bytes';
-      if (!this.#evictOne(ownStripe, exclude, reason)) throw new Busy();
-    }
-  }
-
-  /** Burst eviction down to lowWater, then a small TTL sweep. @guardedBy stripe(k), structure-mutex */
-  #afterInsert(ownStripe: number, inserted: Slot): void {
-    const store = this.#store;
-    const { highWater, lowWater } = store.shape;
-    if (store.size > highWater) {
-      for (let n = 0; n < WORK_LIMIT && store.size > lowWater; n++) {
-        if (!this.#evictOne(ownStripe, inserted, 'burst')) break;
-      }
-    }
-    const now = this.#time.now();
-    for (let n = 0; n < SWEEP_BATCH; n++) {
-      const slot = store.queue.nextSweep();
-      if (slot === NO_SLOT) break;
-      if (slot !== inserted && store.expiryOf(slot) <= now) this.#claimAndRemove(slot, ownStripe, 'ttl');
-    }
-  }
-
-  /** Chooses a victim by the policy, claims its stripe and removes it. @guardedBy structure-mutex */
-  #evictOne(ownStripe: number, exclude: Slot | NoSlot, reason: EvictionReason): boolean {
-    const store = this.#store;
-    let claimed = -1;
-    const victim = store.queue.nextVictim(
-      store.size,
-      (slot) => {
-        if (slot === exclude) return false;
-        const stripe = store.stripeOfSlot(slot);
-        if (stripe !== ownStripe && !this.#locks.tryLockStripe(stripe)) return false;
-        claimed = stripe;
-        return true;
-      },
-      WORK_LIMIT,
-    );
-    if (victim === NO_SLOT) return false;
-    if (claimed !== ownStripe) faultPoint('evict:claimed');
-    this.#removeClaimed(victim, claimed, ownStripe, reason);
-    return true;
-  }
-
-  /** @guardedBy structure-mutex */
-  #claimAndRemove(slot: Slot, ownStripe: number, reason: EvictionReason): void {
-    const stripe = this.#store.stripeOfSlot(slot);
-    if (stripe !== ownStripe && !this.#locks.tryLockStripe(stripe)) return;
-    this.#removeClaimed(slot, stripe, ownStripe, reason);
-  }
-
-  /** Removes `slot`, whose stripe this thread holds (its own, or just claimed). @guardedBy stripe(slot), structure-mutex */
-  #removeClaimed(slot: Slot, stripe: number, ownStripe: number, reason: EvictionReason): void {
-    const store = this.#store;
-    if (stripe === ownStripe) {
-      this.openSection(ownStripe);
-      this.#evict(slot, reason);
-      return;
-    }
-    store.beginWrite(stripe);
-    try {
-      this.#evict(slot, reason);
-    } finally {
-      store.endWrite(stripe);
-      this.#locks.unlockStripe(stripe);
-    }
-  }
-
-  /** Evicts `slot`. @guardedBy stripe(slot) write-section, structure-mutex */
-  #evict(slot: Slot, reason: EvictionReason): void {
-    const store = this.#store;
-    if (!store.isLive(slot)) return;
-    const marker = this.isMarker(slot);
-    const stripe = store.stripeOfSlot(slot);
-    if (!marker && this.#listeners.size > 0) {
-      const copy = store.copyEntry(slot)!;
-      this.#evicted.push([keyFromBytes(store.keyOf(slot)), decodeValue(copy.tag, copy.value) as V, reason]);
-    }
-    store.beginSlotChange(slot);
-    store.unlinkFromBucket(slot);
-    faultPoint('remove:unlinked');
-    store.freeSlot(slot, REASON_COUNTER[reason]);
-    if (marker) store.wakeFlightWaiters(stripe);
-  }
-
-  /** Calls the eviction listeners (locks released). A listener's error is reported, never thrown into the write. */
-  #notifyEvictions(): void {
-    if (this.#evicted.length === 0) return;
-    const evicted = this.#evicted;
-    this.#evicted = [];
-    for (const [key, value, reason] of evicted) {
-      for (const listener of this.#listeners) {
-        try {
-          listener(key, value as never, reason);
-        } catch (error) {
-          process.emitWarning(`an onEvict listener threw ${describeThrown(error)}; the write that evicted succeeded`, { code: 'SABRE_EVICT_LISTENER' });
-        }
-      }
-    }
   }
 }
