@@ -92,6 +92,13 @@ export const SLOT = {
    * interrupted removal is completed, and nothing is ever left half-written.
    */
   IN_FLUX: 14,
+  /**
+   * Bumped (inside the stripe's write section) by every change of the entry a reader may have
+   * remembered: its value, tag or expiry, and its freeing. A thread that remembers a value read
+   * at version v still has the stored value while the word holds v, even after writes to other
+   * entries of the stripe moved the stripe's seqlock word (reader.ts stillSeen).
+   */
+  VERSION: 15,
 } as const;
 
 export const FLAG_VISITED = 1;

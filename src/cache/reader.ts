@@ -11,9 +11,12 @@
  *   again; an odd or changed word means a writer was there, and it retries. After READ_RETRIES
  *   it takes the stripe mutex (`@guardedBy stripe(k)`) so that a reader is never starved.
  * - A thread remembers the last immutable value (string, number, boolean, null, bigint) it read
- *   for a key, with the seqlock word it was read under: as long as the stripe's word still holds
- *   that value, no write has touched the stripe since, and the remembered value is the stored
- *   one. A hit on a hot key then costs one Atomics.load and no walk, no copy, no decoding.
+ *   for a key, with the seqlock word it was read under and the entry's version: as long as the
+ *   stripe's word still holds that value, no write has touched the stripe since, and the
+ *   remembered value is the stored one; if the word moved, the entry's version (SLOT.VERSION,
+ *   bumped by every change of the entry) says whether it was this entry that changed. A hit on a
+ *   hot key then costs one Atomics.load (three when the stripe saw other writes) and no walk, no
+ *   copy, no decoding.
  *
  * Results are returned ({@link Found}), never left in fields for the caller to pick up.
  */
@@ -46,6 +49,8 @@ export interface KeyRef extends KeyWords {
   seenVisited: boolean;
   visitedEpoch: number;
   seenSlot: Slot;
+  /** The entry's SLOT.VERSION at the remembered read. */
+  seenVersion: number;
   seenExpiry: number;
   readonly stripe: number;
   /** Where this thread last found or put the key's entry under its stripe lock (NO_SLOT: nowhere), and the slot's generation then (store.ts stillHolds). */
@@ -61,6 +66,8 @@ const NO_SEQ = -1;
 /** What a lookup found: the entry's slot, its tag, expiry and value length (the value is in the reader's scratch), and the seqlock word it was read under. */
 export interface Found {
   readonly slot: Slot;
+  /** The entry's SLOT.VERSION when it was read. */
+  readonly version: number;
   readonly tag: number;
   readonly length: number;
   readonly expiry: number;
@@ -136,6 +143,7 @@ export class PreparedKeys {
       seenVisited: false,
       visitedEpoch: 0,
       seenSlot: NO_SLOT as Slot,
+      seenVersion: 0,
       seenExpiry: 0,
       stripe,
       heldSlot: NO_SLOT,
@@ -222,8 +230,23 @@ export class Reader {
   /** Whether this thread's remembered value for `k` is still the stored one, and still live. */
   stillSeen(k: KeyRef): boolean {
     // Atomics.load: the validating read of the seqlock word (see the module comment).
-    const seq = Atomics.load(this.#store.i32, k.seqWord);
-    return seq === k.seenSeq && (seq & 1) === 0 && (!k.seenExpires || this.#time.live(k.seenExpiry));
+    const i32 = this.#store.i32;
+    const seq = Atomics.load(i32, k.seqWord);
+    if (seq !== k.seenSeq || (seq & 1) !== 0) {
+      // The stripe was written since (or is being written), but perhaps not this entry: its
+      // version, read between two loads of the same even seqlock value (a seqlock read of one
+      // word, so lock-free platforms only), says whether the remembered value is still the stored one.
+      if (
+        !LOCK_FREE_READS ||
+        (seq & 1) !== 0 ||
+        k.seenSeq === NO_SEQ ||
+        this.#store.versionOf(k.seenSlot) !== k.seenVersion ||
+        Atomics.load(i32, k.seqWord) !== seq
+      )
+        return false;
+      k.seenSeq = seq;
+    }
+    return !k.seenExpires || this.#time.live(k.seenExpiry);
   }
 
   /**
@@ -258,9 +281,10 @@ export class Reader {
         }
         const tag = store.tagOf(slot);
         const expiry = store.expiryOf(slot);
+        const version = store.versionOf(slot);
         const length = store.copyValueInto(slot, this.scratch);
         // Unchanged after the copy: no writer touched this stripe's memory meanwhile, so the copy is whole.
-        if (length >= 0 && Atomics.load(i32, seq) === before) return { slot, tag, length, expiry, seq: before };
+        if (length >= 0 && Atomics.load(i32, seq) === before) return { slot, version, tag, length, expiry, seq: before };
       }
     }
     this.#locks.lockStripe(k.stripe);
@@ -269,7 +293,14 @@ export class Reader {
       if (slot === NO_SLOT || slot === INCONSISTENT) return null; // (never INCONSISTENT under the lock)
       // Under the stripe mutex no write section is open, so the seqlock word is stable (and even).
       const seq = Atomics.load(i32, k.seqWord);
-      return { slot, tag: store.tagOf(slot), length: store.copyValueInto(slot, this.scratch), expiry: store.expiryOf(slot), seq };
+      return {
+        slot,
+        version: store.versionOf(slot),
+        tag: store.tagOf(slot),
+        length: store.copyValueInto(slot, this.scratch),
+        expiry: store.expiryOf(slot),
+        seq,
+      };
     } finally {
       this.#locks.unlockStripe(k.stripe);
     }
@@ -283,6 +314,7 @@ export class Reader {
     if (immutable) {
       k.seenSeq = found.seq;
       k.seenSlot = found.slot;
+      k.seenVersion = found.version;
       k.seenExpiry = found.expiry;
       k.seenExpires = found.expiry !== Infinity;
       k.seenValue = value;

@@ -220,6 +220,7 @@ export class Store {
 
   /** @guardedBy stripe(k) write-section */
   setExpiry(slot: Slot, expiry: number): void {
+    this.#bumpVersion(this.slotWord(slot));
     this.f64[this.#slotF64Base + slot * (SLOT_WORDS / 2) + SLOT.EXPIRY_F64] = expiry;
   }
 
@@ -256,6 +257,16 @@ export class Store {
    */
   stillHolds(slot: Slot, generation: number): boolean {
     return this.i32[this.slotWord(slot) + SLOT.GENERATION] === generation && this.isLive(slot);
+  }
+
+  /** SLOT.VERSION (layout.ts). @guardedBy none (seqlock): validated by the caller */
+  versionOf(slot: Slot): number {
+    return this.i32[this.slotWord(slot) + SLOT.VERSION]!;
+  }
+
+  /** A change of the entry a reader may remember (layout.ts SLOT.VERSION). @guardedBy stripe(k) write-section */
+  #bumpVersion(w: number): void {
+    this.i32[w + SLOT.VERSION] = (this.i32[w + SLOT.VERSION]! + 1) | 0;
   }
 
   generationOf(slot: Slot): number {
@@ -461,6 +472,7 @@ export class Store {
     // A lock-free reader's late Atomics.or may still set VISITED on the free slot: harmless,
     // allocSlot overwrites the flags.
     i32[w + SLOT.FLAGS] = 0;
+    this.#bumpVersion(w);
     i32[w + SLOT.GENERATION]!++;
     this.endSlotChange(slot);
   }
