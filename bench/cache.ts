@@ -3,9 +3,11 @@
  * run, over the same precomputed keys (10,000 string keys `key:N`, small values, prefilled):
  *
  * - lru-cache in one thread (the single-thread ceiling),
- * - a Map owned by one thread behind postMessage, and the same through comlink,
+ * - a Map owned by one thread behind postMessage, one request at a time and pipelined (all of a
+ *   sample's requests in flight at once), and the same through comlink,
  * - the npm `sharedmap` (a SharedArrayBuffer map: strings only, no eviction),
- * - sabre get / set / 90-10 mixed on the main thread and from 1 and 2 worker threads,
+ * - sabre get / set / 90-10 mixed on the main thread and from 1 and 2 worker threads, and sets
+ *   from 1 and 2 workers on distinct keys (each worker its own half: how writes scale),
  * - and the hit ratio of each eviction policy on a Zipf(0.99) stream against lru-cache.
  *
  *   npm run bench:cache              full run, writes bench/results/cache.{json,md}
@@ -29,6 +31,7 @@ const KEYS = 10_000;
 const BATCH = 1_000; // operations per sample on the main thread
 const WORKER_BATCH = quick ? 20_000 : 200_000; // operations per worker per sample
 const ROUND_TRIPS = quick ? 50 : 200; // message round trips per sample
+const PIPELINED = quick ? 500 : 2_000; // requests in flight per pipelined sample
 
 const keys = Array.from({ length: KEYS }, (_, i) => `key:${i}`);
 const values = keys.map((_, i) => `value:${i}`);
@@ -49,10 +52,13 @@ const N = {
   sabreSet2: 'sabre set, 2 workers (aggregate)',
   sabreMixed1: 'sabre 90/10 get/set, 1 worker',
   sabreMixed2: 'sabre 90/10 get/set, 2 workers (aggregate)',
+  sabreDistinct1: 'sabre set, 1 worker, distinct keys',
+  sabreDistinct2: 'sabre set, 2 workers, distinct keys (aggregate)',
   sharedmapGet: 'sharedmap get, one thread',
   sharedmapSet: 'sharedmap set, one thread',
   postMessage: 'Map in an owner thread, postMessage round trip',
   comlink: 'Map in an owner thread, comlink round trip',
+  pipelined: 'Map in an owner thread, postMessage pipelined',
 } as const;
 
 function prefilled(): SharedCache {
@@ -88,6 +94,8 @@ async function main(): Promise<void> {
     set2: crew('set', 2),
     mixed1: crew('mixed', 1),
     mixed2: crew('mixed', 2),
+    distinct1: new Crew(new URL('./support/distinct-writer.js', import.meta.url), 1, () => ({ cache: workerCache.handle, keys: KEYS, workers: 1 })),
+    distinct2: new Crew(new URL('./support/distinct-writer.js', import.meta.url), 2, () => ({ cache: workerCache.handle, keys: KEYS, workers: 2 })),
   };
   const owner = new MapOwner(KEYS);
 
@@ -118,6 +126,8 @@ async function main(): Promise<void> {
   add(N.sabreSet2, 2 * WORKER_BATCH, () => crews.set2.batch(WORKER_BATCH));
   add(N.sabreMixed1, WORKER_BATCH, () => crews.mixed1.batch(WORKER_BATCH));
   add(N.sabreMixed2, 2 * WORKER_BATCH, () => crews.mixed2.batch(WORKER_BATCH));
+  add(N.sabreDistinct1, WORKER_BATCH, () => crews.distinct1.batch(WORKER_BATCH));
+  add(N.sabreDistinct2, 2 * WORKER_BATCH, () => crews.distinct2.batch(WORKER_BATCH));
   add(N.sharedmapGet, BATCH, () => {
     for (let i = 0; i < BATCH; i++) if (shared.get(keys[nextKey()]!) !== undefined) sink++;
   });
@@ -129,6 +139,10 @@ async function main(): Promise<void> {
   });
   add(N.postMessage, ROUND_TRIPS, async () => {
     for (let i = 0; i < ROUND_TRIPS; i++) if ((await owner.request(keys[nextKey()]!)) !== undefined) sink++;
+  });
+  add(N.pipelined, PIPELINED, async () => {
+    const answers = await owner.pipeline(Array.from({ length: PIPELINED }, () => [keys[nextKey()]!] as const));
+    for (const answer of answers) if (answer !== undefined) sink++;
   });
   add(N.comlink, ROUND_TRIPS, async () => {
     for (let i = 0; i < ROUND_TRIPS; i++) if ((await owner.remote.get(keys[nextKey()]!)) !== undefined) sink++;
@@ -145,14 +159,14 @@ async function main(): Promise<void> {
     lruCache: hitRatio(stream, capacity, 'lru-cache', zKey),
   };
 
+  const median = (name: string): number => rows.find((r) => r.name === name)!.medianNs;
   const goals: Goal[] = [
     speedGoal('a get from a worker vs lru-cache get in one thread (goal 1/3, stretch 1/2)', rows, N.sabreGet1, N.lruGet, 1 / 3),
+    speedGoal('a set from a worker vs lru-cache set in one thread: within 3x (stretch: 2x)', rows, N.sabreSet1, N.lruSet, 1 / 3),
+    ratioGoal('two writer threads vs one on distinct keys, aggregate throughput', median(N.sabreDistinct1) / median(N.sabreDistinct2), 1.6),
     speedGoal('a get from a worker vs a postMessage round trip to an owner thread', rows, N.sabreGet1, N.postMessage, 30),
-    ratioGoal(
-      'two reader threads vs one, aggregate throughput',
-      rows.find((r) => r.name === N.sabreGet1)!.medianNs / rows.find((r) => r.name === N.sabreGet2)!.medianNs,
-      1.7,
-    ),
+    speedGoal('a get from a worker vs a request to an owner thread, pipelined (all in flight)', rows, N.sabreGet1, N.pipelined, 1),
+    ratioGoal('two reader threads vs one, aggregate throughput', median(N.sabreGet1) / median(N.sabreGet2), 1.7),
     ratioGoal('SIEVE hit ratio vs lru-cache (LRU) on Zipf(0.99), same capacity', ratios.sieve / ratios.lruCache, 1),
   ];
   const hitSection = [
@@ -169,8 +183,8 @@ async function main(): Promise<void> {
   ];
   const notes = [
     'All rows come from one process run over the same precomputed keys; ratios between rows are what matters.',
-    `Main-thread rows time ${BATCH} operations per sample; worker rows ${WORKER_BATCH} per worker per sample (aggregate rows divide by all operations of all workers); message rows ${ROUND_TRIPS} sequential round trips per sample.`,
-    'Reads are all hits (the cache is prefilled with every key); sets overwrite existing keys with values of the same size.',
+    `Main-thread rows time ${BATCH} operations per sample; worker rows ${WORKER_BATCH} per worker per sample (aggregate rows divide by all operations of all workers); message rows ${ROUND_TRIPS} sequential round trips per sample, the pipelined row ${PIPELINED} requests all in flight at once.`,
+    'Reads are all hits (the cache is prefilled with every key); sets overwrite existing keys with values of the same size. The distinct-keys rows give each writer its own half of the keys.',
     quick ? 'QUICK RUN: short sampling, for smoke-testing only.' : 'Full run.',
   ];
   const markdown = writeReport(resultsDir(), quick ? 'cache-quick' : 'cache', 'sabre cache benchmarks', rows, goals, notes, hitSection);

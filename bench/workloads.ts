@@ -4,7 +4,8 @@
  *
  * - sabre from 1..N worker threads (N = the cores, or --threads N), aggregate throughput,
  * - lru-cache in one thread (the single-thread ceiling),
- * - a Map owned by one thread behind postMessage, and the same through comlink,
+ * - a Map owned by one thread behind postMessage, one request at a time and pipelined (a
+ *   sample's requests all in flight at once), and the same through comlink,
  * - the npm `sharedmap` in one thread (strings only, no eviction),
  * - Redis through ioredis, when `--redis redis://host:port` is given.
  *
@@ -34,6 +35,7 @@ const redisUrl = flag('--redis');
 const BATCH = 1_000; // operations per sample in one thread
 const WORKER_BATCH = quick ? 20_000 : 100_000; // operations per worker per sample
 const ROUND_TRIPS = quick ? 50 : 200; // sequential round trips per sample
+const PIPELINED = quick ? 500 : 2_000; // requests in flight per pipelined sample
 
 const keys = Array.from({ length: UNIVERSE }, (_, id) => keyOf(id));
 const values = keys.map((_, id) => valueOf(id));
@@ -122,6 +124,14 @@ async function main(): Promise<void> {
       ROUND_TRIPS,
       roundTrips((k, v) => owner.request(k, v)),
     );
+    suite.add(rowName('Map in an owner thread, postMessage pipelined', mix.name), PIPELINED, async () => {
+      const requests = Array.from({ length: PIPELINED }, () => {
+        const j = at++ & MASK;
+        const id = ids[j]!;
+        return [keys[id]!, writes[j] === 1 ? values[id]! : undefined] as const;
+      });
+      for (const answer of await owner.pipeline(requests)) if (answer !== undefined) sink++;
+    });
     suite.add(
       rowName('Map in an owner thread, comlink', mix.name),
       ROUND_TRIPS,
@@ -168,6 +178,28 @@ async function main(): Promise<void> {
       rowName('sharedmap, one thread', 'read-only'),
       1,
     ),
+    speedGoal(
+      'read-only: a get from 1 worker vs lru-cache get in one thread, Zipf(0.99) (goal 0.8x)',
+      rows,
+      rowName('sabre', 'read-only', 1),
+      rowName('lru-cache, one thread', 'read-only'),
+      0.8,
+    ),
+    speedGoal('90/10 from 1 worker: share of its read-only throughput (goal 50 %)', rows, rowName('sabre', '90/10', 1), rowName('sabre', 'read-only', 1), 0.5),
+    speedGoal(
+      'write-only: sabre from 1 worker vs lru-cache in one thread: within 3x',
+      rows,
+      rowName('sabre', 'write-only', 1),
+      rowName('lru-cache, one thread', 'write-only'),
+      1 / 3,
+    ),
+    speedGoal(
+      'read-only: sabre from 1 worker vs a pipelined postMessage owner thread (all requests in flight)',
+      rows,
+      rowName('sabre', 'read-only', 1),
+      rowName('Map in an owner thread, postMessage pipelined', 'read-only'),
+      1,
+    ),
     ...(top > 1
       ? [
           speedGoal(
@@ -193,7 +225,7 @@ async function main(): Promise<void> {
   ];
   const notes = [
     `Keys: ${UNIVERSE.toLocaleString('en')} prefilled string keys, requested by a scrambled Zipf(0.99) stream precomputed per thread; writes overwrite with values of the same size.`,
-    `One-thread rows time ${BATCH} operations per sample; sabre rows ${WORKER_BATCH} per worker per sample (aggregate over the workers); message rows ${ROUND_TRIPS} sequential round trips per sample.`,
+    `One-thread rows time ${BATCH} operations per sample; sabre rows ${WORKER_BATCH} per worker per sample (aggregate over the workers); message rows ${ROUND_TRIPS} sequential round trips per sample; pipelined rows ${PIPELINED} requests all in flight at once (a user who batches requests to an owner thread).`,
     redisUrl ? `Redis: ${redisUrl}, sequential round trips (no pipelining).` : 'Redis: not measured (pass --redis redis://host:port).',
     quick ? 'QUICK RUN: short sampling, for smoke-testing only.' : 'Full run.',
   ];

@@ -1,6 +1,7 @@
 /**
  * The usual alternative to shared memory: a Map owned by one thread (workers/map-owner.ts),
- * asked by request/response over postMessage, or through comlink on a port of its own.
+ * asked by request/response over postMessage (one request at a time, or pipelined: many in
+ * flight), or through comlink on a port of its own.
  */
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
@@ -24,8 +25,17 @@ export class MapOwner {
     this.remote = Comlink.wrap(nodeEndpoint(port1 as never));
   }
 
+  /**
+   * Requests all at once, every one in flight before the first answer is awaited: how a user
+   * who keeps a Map in an owner thread batches (pipelines) requests. Resolves to the answers in
+   * order.
+   */
+  pipeline(requests: ReadonlyArray<readonly [key: string, value?: string | undefined]>): Promise<unknown[]> {
+    return Promise.all(requests.map(([key, value]) => this.request(key, value)));
+  }
+
   /** One round trip: a get, or a set when `value` is given. */
-  request(key: string, value?: string): Promise<unknown> {
+  request(key: string, value?: string | undefined): Promise<unknown> {
     const id = ++this.#id;
     return new Promise((resolve) => {
       this.#pending.set(id, resolve);

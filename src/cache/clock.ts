@@ -49,3 +49,26 @@ export class ManualClock {
     Atomics.add(this.#now, 0, BigInt(ms));
   }
 }
+
+/** The time a cache reads for TTLs: its ManualClock if it has one, else Date.now(). */
+export class CacheTime {
+  readonly #clock: ManualClock | undefined;
+
+  constructor(clock: ManualClock | undefined) {
+    this.#clock = clock;
+  }
+
+  now(): number {
+    return this.#clock ? this.#clock.now() : Date.now();
+  }
+
+  /** The absolute expiry of an entry written now with `ttlMs` (Infinity: none). */
+  expiryAfter(ttlMs: number): number {
+    return ttlMs === Infinity ? Infinity : this.now() + ttlMs;
+  }
+
+  /** Whether an entry with this absolute expiry is still live now (Infinity never reads the clock). */
+  live(expiry: number): boolean {
+    return expiry === Infinity || expiry > this.now();
+  }
+}

@@ -148,8 +148,9 @@ export function hashBytes(bytes: Uint8Array): number {
   return h >>> 0;
 }
 
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
+/** The int64 range: a BIGINT value's, and a bigint counter's (increment). */
+export const INT64_MIN = -(2n ** 63n);
+export const INT64_MAX = 2n ** 63n - 1n;
 
 function fixed8(write: (view: DataView) => void): Uint8Array {
   const bytes = new Uint8Array(8);
@@ -188,6 +189,27 @@ export function encodeValue(value: unknown): Encoded {
         `value must be a string, number, boolean, null, bigint, Uint8Array/Buffer, or a structured-clonable object; got ${describeValue(value)}`,
       );
   }
+}
+
+/**
+ * Encodes the commonest values without allocating: a string of up to 64 characters, all ASCII
+ * (stored as STRING), or a number (NUMBER), into `out` (at least 64 bytes; `view` over the same
+ * bytes). Returns the byte length, or -1 for any other value (encodeValue then encodes it):
+ * allocating the bytes of every small value cost more than the rest of the encoding.
+ */
+export function encodeSmallInto(value: unknown, out: Uint8Array, view: DataView): number {
+  if (typeof value === 'number') {
+    view.setFloat64(0, value, true);
+    return 8;
+  }
+  if (typeof value !== 'string' || value.length > SHORT) return -1;
+  const n = value.length;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c > 0x7f) return -1;
+    out[i] = c;
+  }
+  return n;
 }
 
 /** Decodes a stored value; `bytes` is a private copy the result may keep. */

@@ -5,7 +5,8 @@
  *   0                 header   (64 B)  magic/kind/version, the configuration (see HEADER)
  *   64                globals  (64 B)  the structure mutex, size, bytes, free lists, SIEVE list ends
  *                                      and hand (see GLOBAL): written only under the structure mutex
- *   128               stats   (S×128)  striped 64-bit counters, two 64-byte lines per stripe (stats.ts)
+ *   128               stats   (S×128+64) 64-bit counters: a block of two 64-byte lines per thread,
+ *                                      then a line naming each block's owner (stats.ts)
  *   …                 stripes  (K×64)  per index stripe: its mutex (16 B) and seqlock word
  *   …                 buckets  (B×4)   bucket heads: slot index + 1 of the first entry, 0 = empty
  *   …                 slots    (N×64)  entry records, one 64-byte line each (see SLOT)
@@ -18,7 +19,6 @@
  * can never fail. Sections start on 64-byte boundaries, so no two stripes, stat stripes or slots
  * share a cache line.
  */
-import type { CacheConfig } from './options.js';
 
 export const LINE = 64;
 export const CHUNK_BYTES = 64;
@@ -92,10 +92,62 @@ export const SLOT = {
    * interrupted removal is completed, and nothing is ever left half-written.
    */
   IN_FLUX: 14,
+  /**
+   * Bumped (inside the stripe's write section) by every change of the entry a reader may have
+   * remembered: its value, tag or expiry, and its freeing. A thread that remembers a value read
+   * at version v still has the stored value while the word holds v, even after writes to other
+   * entries of the stripe moved the stripe's seqlock word (reader.ts stillSeen).
+   */
+  VERSION: 15,
 } as const;
 
 export const FLAG_VISITED = 1;
 export const FLAG_LIVE = 2;
+
+declare const slotBrand: unique symbol;
+declare const linkBrand: unique symbol;
+declare const chunkBrand: unique symbol;
+declare const chunkLinkBrand: unique symbol;
+
+/**
+ * An entry record's index, 0 to maxEntries - 1. Branded (as lru-cache brands its `Index`), like
+ * the three types below, so that the compiler refuses to mix an index with a stored reference:
+ * `slot + 1` is a plain number, not a Link, and only {@link linkOf} makes one.
+ */
+export type Slot = number & { readonly [slotBrand]: true };
+/**
+ * A reference to a slot as shared memory stores it: slot + 1, so that 0 ({@link NO_LINK}) means
+ * none. Bucket heads, SLOT.NEXT/PREV/NEWER, GLOBAL.FREE_SLOT/LIST_HEAD/LIST_TAIL/HAND/SWEEP hold links.
+ */
+export type Link = number & { readonly [linkBrand]: true };
+/** A chunk's index, 0 to chunks - 1. */
+export type Chunk = number & { readonly [chunkBrand]: true };
+/** A reference to a chunk as stored (chunk + 1, 0 = none): SLOT.CHUNK, a chunk's word 0, GLOBAL.FREE_CHUNK. */
+export type ChunkLink = number & { readonly [chunkLinkBrand]: true };
+
+/** No slot: what a lookup returns for an absent key (a Link of NO_LINK names none either). */
+export const NO_SLOT = -1;
+export type NoSlot = typeof NO_SLOT;
+
+export const NO_LINK = 0 as Link;
+export const NO_CHUNK = 0 as ChunkLink;
+
+export function linkOf(slot: Slot): Link {
+  return (slot + 1) as Link;
+}
+
+/** The slot a link names; the caller has checked it is not NO_LINK. */
+export function slotOf(link: Link): Slot {
+  return (link - 1) as Slot;
+}
+
+export function chunkLinkOf(chunk: Chunk): ChunkLink {
+  return (chunk + 1) as ChunkLink;
+}
+
+export function chunkOf(link: ChunkLink): Chunk {
+  return (link - 1) as Chunk;
+}
 
 /** Stripe words (relative to the stripe's first word; the mutex occupies words 0..3). */
 export const STRIPE = {
@@ -133,9 +185,21 @@ export function chunksFor(bytes: number): number {
   return Math.max(1, Math.ceil(bytes / CHUNK_PAYLOAD));
 }
 
-export function layoutOf(config: Pick<CacheConfig, 'maxEntries' | 'stripes' | 'buckets' | 'chunks'>): CacheLayout {
+/**
+ * The counts a layout is computed from. Declared here rather than taken from options.ts's
+ * CacheConfig: options.ts derives these counts from the layout's constants, so importing its type
+ * back would make the two modules import each other.
+ */
+export interface LayoutCounts {
+  readonly maxEntries: number;
+  readonly stripes: number;
+  readonly buckets: number;
+  readonly chunks: number;
+}
+
+export function layoutOf(config: LayoutCounts): CacheLayout {
   const stats = 2 * LINE;
-  const stripes = stats + STAT_STRIPES * 2 * LINE;
+  const stripes = stats + STAT_STRIPES * 2 * LINE + LINE; // the blocks, then their owners line (stats.ts)
   const buckets = stripes + config.stripes * LINE;
   const slots = alignLine(buckets + config.buckets * 4);
   const flights = slots + config.maxEntries * SLOT_WORDS * 4;

@@ -26,9 +26,15 @@
  * The caller (SharedCache) holds the structure mutex and has adopted every stripe mutex the dead
  * thread held. It never waits for a live thread while holding them (structure holders only
  * tryLock stripes), so recovery cannot deadlock.
+ *
+ * Its dual, the integrity oracle that checks what this rebuilds, is integrity.ts.
  */
+import { adoptFromDeadHolder } from '../shared/holder.js';
+import { wakeAll } from '../shared/wait.js';
+import type { CacheLocks } from './cache-locks.js';
 import { Counter } from './stats.js';
-import { FLAG_LIVE, GLOBAL, SLOT, STRIPE } from './layout.js';
+import type { CacheRecovery } from './types.js';
+import { type ChunkLink, GLOBAL, NO_CHUNK, STRIPE, NO_LINK, SLOT, type Slot, chunkOf, linkOf, slotOf } from './layout.js';
 import type { Store } from './store.js';
 
 /** What one recovery did. */
@@ -38,8 +44,9 @@ export interface RepairSummary {
 }
 
 /**
- * Rebuilds the shared structures after the death of the thread tagged `deadTag`. The caller
- * holds the structure mutex and every stripe in `deadStripes` (their write sections may be open).
+ * Rebuilds the shared structures after the death of the thread tagged `deadTag` (the write
+ * sections of `deadStripes` may be open).
+ * @guardedBy stripe(s) for every s in deadStripes (adopted from the dead thread), structure-mutex
  */
 export function repairAfterDeath(store: Store, deadTag: number, deadStripes: readonly number[]): RepairSummary {
   openWriteSections(store, deadStripes);
@@ -57,87 +64,81 @@ export function repairAfterDeath(store: Store, deadTag: number, deadStripes: rea
 
 /** Resets every slot the dead thread was changing to free. */
 function dropSlotsInFlux(store: Store, deadTag: number): void {
-  for (let slot = 0; slot < store.shape.maxEntries; slot++) {
+  for (let slot = 0 as Slot; slot < store.shape.maxEntries; slot++) {
     // its chunks return with the rebuilt chunk list
     if (store.i32[store.slotWord(slot) + SLOT.IN_FLUX] === deadTag) store.clearRecord(slot);
   }
 }
 
-function liveSlots(store: Store): number[] {
-  const live: number[] = [];
-  for (let slot = 0; slot < store.shape.maxEntries; slot++) {
-    if ((store.i32[store.slotWord(slot) + SLOT.FLAGS]! & FLAG_LIVE) !== 0) live.push(slot);
-  }
+function liveSlots(store: Store): Slot[] {
+  const live: Slot[] = [];
+  for (let slot = 0 as Slot; slot < store.shape.maxEntries; slot++) if (store.isLive(slot)) live.push(slot);
   return live;
 }
 
 /** Empties the buckets of the dead thread's stripes and links their live entries back in. */
-function relinkBuckets(store: Store, deadStripes: readonly number[], live: readonly number[]): void {
+function relinkBuckets(store: Store, deadStripes: readonly number[], live: readonly Slot[]): void {
   const i32 = store.i32;
   const dead = new Set(deadStripes);
   for (let bucket = 0; bucket < store.shape.buckets; bucket++) {
-    if (dead.has(store.stripeOf(bucket))) i32[store.bucketWord(bucket)] = 0;
+    if (dead.has(store.stripeOf(bucket))) i32[store.bucketWord(bucket)] = NO_LINK;
   }
   for (const slot of live) {
-    const bucket = store.bucketOfSlot(slot);
-    if (!dead.has(store.stripeOf(bucket))) continue;
-    i32[store.slotWord(slot) + SLOT.NEXT] = i32[store.bucketWord(bucket)]!;
-    i32[store.bucketWord(bucket)] = slot + 1;
+    if (dead.has(store.stripeOfSlot(slot))) store.linkIntoBucket(slot, store.bucketOfSlot(slot), i32[store.slotWord(slot) + SLOT.HASH]!);
   }
 }
 
 /** The eviction queue, oldest first by insertion number (CLOCK renumbers a second chance, so this keeps its order too). */
-function relinkQueue(store: Store, live: readonly number[]): void {
+function relinkQueue(store: Store, live: readonly Slot[]): void {
   const i32 = store.i32;
   const order = [...live].sort((a, b) => i32[store.slotWord(a) + SLOT.INSERTED]! - i32[store.slotWord(b) + SLOT.INSERTED]!);
-  let older = 0;
+  let older = NO_LINK;
   for (const slot of order) {
     const w = store.slotWord(slot);
     i32[w + SLOT.PREV] = older;
-    i32[w + SLOT.NEWER] = 0;
-    if (older !== 0) i32[store.slotWord(older - 1) + SLOT.NEWER] = slot + 1;
-    older = slot + 1;
+    i32[w + SLOT.NEWER] = NO_LINK;
+    if (older !== NO_LINK) i32[store.slotWord(slotOf(older)) + SLOT.NEWER] = linkOf(slot);
+    older = linkOf(slot);
   }
-  i32[GLOBAL.LIST_TAIL] = order.length > 0 ? order[0]! + 1 : 0;
+  i32[GLOBAL.LIST_TAIL] = order.length > 0 ? linkOf(order[0]!) : NO_LINK;
   i32[GLOBAL.LIST_HEAD] = older;
-  i32[GLOBAL.HAND] = 0;
-  i32[GLOBAL.SWEEP] = 0;
+  i32[GLOBAL.HAND] = NO_LINK;
+  i32[GLOBAL.SWEEP] = NO_LINK;
   Atomics.store(i32, GLOBAL.SIZE, order.length);
 }
 
 function relinkFreeSlots(store: Store): void {
   const i32 = store.i32;
-  let head = 0;
-  for (let slot = store.shape.maxEntries - 1; slot >= 0; slot--) {
-    const w = store.slotWord(slot);
-    if ((i32[w + SLOT.FLAGS]! & FLAG_LIVE) !== 0) continue;
-    i32[w + SLOT.NEXT] = head;
-    head = slot + 1;
+  let head = NO_LINK;
+  for (let slot = (store.shape.maxEntries - 1) as Slot; slot >= 0; slot--) {
+    if (store.isLive(slot)) continue;
+    i32[store.slotWord(slot) + SLOT.NEXT] = head;
+    head = linkOf(slot);
   }
   i32[GLOBAL.FREE_SLOT] = head;
 }
 
 /** Marks the chunks of live chains as used, puts every other chunk on the free list, and recounts the bytes. */
-function relinkFreeChunks(store: Store, live: readonly number[]): void {
+function relinkFreeChunks(store: Store, live: readonly Slot[]): void {
   const i32 = store.i32;
   const chunks = store.shape.chunks;
   const used = new Uint8Array(chunks);
   let bytes = 0;
   for (const slot of live) {
     const w = store.slotWord(slot);
-    bytes += i32[w + SLOT.KEY_LEN]! + i32[w + SLOT.VALUE_LEN]!;
-    let link = i32[w + SLOT.CHUNK]!;
-    for (let n = 0; link !== 0 && n < i32[w + SLOT.CHUNKS]!; n++) {
-      used[link - 1] = 1;
-      link = i32[store.chunkWord(link - 1)]!;
+    bytes += store.bytesOf(slot);
+    let link = i32[w + SLOT.CHUNK]! as ChunkLink;
+    for (let n = 0; link !== NO_CHUNK && n < i32[w + SLOT.CHUNKS]!; n++) {
+      used[chunkOf(link)] = 1;
+      link = i32[store.chunkWord(link)]! as ChunkLink;
     }
   }
-  let head = 0;
+  let head = NO_CHUNK;
   let free = 0;
-  for (let chunk = chunks - 1; chunk >= 0; chunk--) {
-    if (used[chunk] === 1) continue;
-    i32[store.chunkWord(chunk)] = head;
-    head = chunk + 1;
+  for (let link = chunks as ChunkLink; link >= 1; link--) {
+    if (used[chunkOf(link)] === 1) continue;
+    i32[store.chunkWord(link)] = head;
+    head = link;
     free++;
   }
   i32[GLOBAL.FREE_CHUNK] = head;
@@ -170,8 +171,42 @@ function closeWriteSections(store: Store, deadStripes: readonly number[]): void 
     const seq = store.seqWord(stripe);
     // seq-cst RMW (odd to even): every repair write above is ordered before the even mark.
     Atomics.add(i32, seq, 1);
-    const flight = store.stripeWord(stripe, STRIPE.FLIGHT);
-    Atomics.add(i32, flight, 1);
-    Atomics.notify(i32, flight);
+    store.wakeFlightWaiters(stripe);
   }
+}
+
+/**
+ * SharedCache.recoverDeadThread: takes over the locks the dead thread `threadId` held, repairs
+ * what they guarded ({@link repairAfterDeath}), frees its counter block, ends its getOrCompute
+ * flights (`endFlightsOf`, single-flight.ts) and wakes every thread parked on the cache.
+ */
+export function recoverThread(store: Store, locks: CacheLocks, threadId: number, endFlightsOf: (owner: number) => number): CacheRecovery | null {
+  const structure = store.structure;
+  // The structure mutex first (waiting, bounded, only if the dead thread does not hold it),
+  // then the dead thread's stripes, which are taken over without waiting: a timeout leaves
+  // nothing taken, and the out-of-order acquisition cannot deadlock since it never waits.
+  const heldStructure = structure[adoptFromDeadHolder](threadId);
+  if (!heldStructure) locks.lockStructure();
+  const held: number[] = [];
+  let droppedEntries = 0;
+  try {
+    store.stripeLocks.forEach((lock, stripe) => {
+      if (lock[adoptFromDeadHolder](threadId)) held.push(stripe);
+    });
+    if (heldStructure || held.length > 0) droppedEntries = repairAfterDeath(store, threadId + 1, held).droppedEntries;
+  } finally {
+    locks.unlockStructure();
+    for (const stripe of held) locks.unlockStripe(stripe);
+  }
+  // Its counter block goes to a thread to come (its counts stay).
+  store.stats.releaseBlockOf(threadId + 1);
+  const abandonedFlights = endFlightsOf(threadId + 1);
+  // A wake-up the dead thread took with it (it was being woken when it died) is sent again.
+  for (const lock of [structure, ...store.stripeLocks]) lock.recoverDeadThread(threadId);
+  wakeAll(
+    store.i32,
+    Array.from({ length: store.shape.stripes }, (_, stripe) => store.stripeWord(stripe, STRIPE.FLIGHT)),
+  );
+  if (!heldStructure && held.length === 0 && abandonedFlights === 0) return null;
+  return { threadId, stripes: held.length, structure: heldStructure, droppedEntries, abandonedFlights };
 }
