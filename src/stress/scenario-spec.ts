@@ -17,21 +17,20 @@
  * It compiles to the hook form of scenario.ts, which the runner executes; that form stays
  * available, unchanged, through the same {@link defineScenario}.
  */
-import type { HistoryLog } from './history.js';
 import {
   type Grade,
   type OutcomeSpec,
   type Params,
   type Scenario,
   type TrialContext,
+  type TrialTools,
   type Variant,
   checkScenario,
   harnessOutcomeDescription,
 } from './scenario.js';
-import type { SeededScheduler } from './scheduler.js';
 
 /** What an actor and the arbiter get in the declarative form. */
-export interface ActorContext<P extends Params, Setup, State, Local> {
+export interface ActorContext<P extends Params, Setup, State, Local> extends TrialTools {
   readonly params: P;
   /** `single`, or `unsafe` / `safe` when the scenario declares a pair. */
   readonly variant: Variant;
@@ -39,21 +38,6 @@ export interface ActorContext<P extends Params, Setup, State, Local> {
   readonly setup: Setup;
   /** This trial's own state, made by `state()` (sabre objects in it arrive attached). */
   readonly state: State;
-  /** This actor's index (0-based) in `actors`. */
-  readonly actor: number;
-  readonly actors: number;
-  /** The trial number, counted over the whole run. */
-  readonly trial: number;
-  /** A seeded random number in [0, 1): each actor its own sequence, the same again on a replay of this trial. */
-  random(): number;
-  /** A seeded delay point: sometimes nothing, sometimes a short spin. Put it where you suspect the race. */
-  point(): void;
-  /** Records one sample of a named measurement (percentiles in the report). */
-  sample(name: string, value: number): void;
-  /** Operation history of this trial, for the linearizability checker. */
-  readonly history: HistoryLog;
-  /** A seeded scheduler for async interleavings on this thread's event loop. */
-  readonly scheduler: SeededScheduler;
   /** Per-thread state made by `local()`, kept for a stride of trials. */
   readonly local: Local;
 }

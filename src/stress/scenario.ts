@@ -69,17 +69,8 @@ export interface OutcomeSpec {
   readonly description: string;
 }
 
-/** What every hook of a scenario gets. */
-export interface TrialContext<P extends Params = Params, S = unknown> {
-  readonly params: P;
-  readonly variant: Variant;
-  /** The state `shared(params)` built on the main thread (SharedArrayBuffers, primitive handles…), as this thread received it. */
-  readonly shared: S;
-  /**
-   * The pool's shared cache, attached in this thread. A scenario that declares no `cache()` has
-   * none: any use of it then throws IllegalStateError (as `cache` from sabre/worker does).
-   */
-  readonly cache: SharedCache;
+/** What every actor gets in either form: who it is, which trial, and the harness's tools. */
+export interface TrialTools {
   /** This actor's index (0-based); -1 in the monitor. */
   readonly actor: number;
   readonly actors: number;
@@ -90,7 +81,7 @@ export interface TrialContext<P extends Params = Params, S = unknown> {
    * the actor's index and the trial number: a replay of a trial draws the same numbers again.
    */
   random(): number;
-  /** A seeded delay point: sometimes nothing, sometimes a short spin, to widen race windows. */
+  /** A seeded delay point: sometimes nothing, sometimes a short spin, to widen race windows. Put it where you suspect the race. */
   point(): void;
   /** Records one sample of a named measurement (for latency percentiles and the like). */
   sample(name: string, value: number): void;
@@ -98,6 +89,19 @@ export interface TrialContext<P extends Params = Params, S = unknown> {
   readonly history: HistoryLog;
   /** A seeded scheduler for async interleavings on this thread's event loop (replayable). */
   readonly scheduler: SeededScheduler;
+}
+
+/** What every hook of a scenario gets. */
+export interface TrialContext<P extends Params = Params, S = unknown> extends TrialTools {
+  readonly params: P;
+  readonly variant: Variant;
+  /** The state `shared(params)` built on the main thread (SharedArrayBuffers, primitive handles…), as this thread received it. */
+  readonly shared: S;
+  /**
+   * The pool's shared cache, attached in this thread. A scenario that declares no `cache()` has
+   * none: any use of it then throws IllegalStateError (as `cache` from sabre/worker does).
+   */
+  readonly cache: SharedCache;
   /** Eight Int32 words shared by the actors and the monitor (reset by the scenario). */
   readonly monitorWords: Int32Array;
   /** Thread-local scratch that lives as long as the stride (attach things once, keep them here). */
