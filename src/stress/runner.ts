@@ -13,7 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Reservoir, mixSeed } from './random.js';
-import { type Grade, type Params, type ScenarioEntry, type Variant, descriptionOf, gradeOf, resolveParams, variantsOf } from './scenario.js';
+import { type Grade, type ScenarioEntry, type Variant, descriptionOf, gradeOf, resolveParams, variantsOf } from './scenario.js';
 import type { StrideResult } from './stride.js';
 import { encodeToken } from './token.js';
 import { type Verdict, histogramOf, judge, summarize } from './verdict.js';
@@ -137,8 +137,7 @@ class Tally {
       if (gradeOf(this.entry.scenario.outcomes, outcome) === 'FORBIDDEN') this.forbidden += n;
     }
     if (lead!.firstForbidden !== null) {
-      const { trial, at } = lead!.firstForbidden;
-      const outcome = [...lead!.outcomes].find(([o]) => gradeOf(this.entry.scenario.outcomes, o) === 'FORBIDDEN')?.[0] ?? 'FORBIDDEN';
+      const { trial, outcome, at } = lead!.firstForbidden;
       if (this.first === null || trial < this.first.trial) this.first = { trial, outcome, at };
     }
     const thrownByTrial = new Map<number, [string, number]>();
@@ -273,9 +272,4 @@ export async function runVariant(entry: ScenarioEntry, variant: Variant, options
     ...(interrupted ? { interrupted } : {}),
     ...(error !== undefined ? { error } : {}),
   };
-}
-
-/** The parameters a run of `entry` would use (for planning: actor counts, unknown names). */
-export function paramsOf(entry: ScenarioEntry, overrides: Readonly<Record<string, number>>): Params {
-  return resolveParams(entry.scenario, overrides);
 }

@@ -55,7 +55,7 @@ export interface StrideResult {
   /** Arbiter outcomes of the trials in which no actor threw. */
   readonly outcomes: Array<[string, number]>;
   /** The first trial whose arbiter outcome was FORBIDDEN, and when it ended (epoch ms, performance.timeOrigin based). */
-  readonly firstForbidden: { readonly trial: number; readonly at: number } | null;
+  readonly firstForbidden: { readonly trial: number; readonly outcome: string; readonly at: number } | null;
   /** What this actor threw: [trial, 'threw Name: message', epoch ms]. */
   readonly thrown: Array<[number, string, number]>;
   /** Trials this actor ran (fewer than asked when the run was told to stop). */
@@ -241,9 +241,10 @@ export default async function runStride(task: StrideTask): Promise<StrideResult>
           );
         }
         counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
-        board.countOutcome(specIndexOf(scenario.outcomes, outcome));
-        forbidden = gradeOf(scenario.outcomes, outcome) === 'FORBIDDEN';
-        if (forbidden && firstForbidden === null) firstForbidden = { trial, at: performance.timeOrigin + performance.now() };
+        const spec = specIndexOf(scenario.outcomes, outcome);
+        board.countOutcome(spec);
+        forbidden = (scenario.outcomes[spec]?.grade ?? 'FORBIDDEN') === 'FORBIDDEN';
+        if (forbidden && firstForbidden === null) firstForbidden = { trial, outcome, at: performance.timeOrigin + performance.now() };
       }
       // A variant that ends at its first forbidden outcome ends here: the next trial does not run.
       if (forbidden && task.stopAtForbidden) Atomics.store(boardWords, STOP_AT, trial + 2);

@@ -117,8 +117,8 @@ export class BoardWriter {
     return Atomics.load(board, FIRST_BLOCK + BLOCK * actor + THREW) === trial + 1;
   }
 
-  /** Reports this thread's parks on the board while `run` runs. */
-  observe(): ParkObserver {
+  /** Reports this thread's parks on the board from now on (until {@link BoardWriter.unobserve}). */
+  observe(): void {
     const observer: ParkObserver = {
       parked: (view, _index, mode) => {
         const words = this.#words;
@@ -142,7 +142,6 @@ export class BoardWriter {
       },
     };
     observeParks(observer);
-    return observer;
   }
 
   /** Stops reporting parks. */
