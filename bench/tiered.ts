@@ -258,6 +258,9 @@ async function main(): Promise<void> {
       return;
     }
     server = await RedisServer.start();
+    // Interrupted (Ctrl-C, a kill): the server goes too; the crowd processes end when our pipes close.
+    const started = server;
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void started.stop().finally(() => process.exit(130)));
   }
   try {
     const url = redisUrl ?? server!.url;
