@@ -265,7 +265,7 @@ async function main(): Promise<void> {
   try {
     const url = redisUrl ?? server!.url;
     const { rows, checks } = await hitRows(url);
-    // TODO(cluster): a second target, { name: 'a cluster', options: { url, cluster: … } }, once src/redis has it.
+    // Each target is one more call of crossProcess with its connect options.
     const targets: Target[] = [{ name: 'one server', options: { url } }];
     const results: CrossProcessResult[] = [];
     for (const target of targets) {
