@@ -113,7 +113,6 @@ async function hitRows(url: string): Promise<{ rows: Row[]; checks: string[] }> 
       await sleep(5);
     }
     for (let i = 0; i < KEYS; i++) {
-      local.set(keys[i]!, values[i]!);
       await tiered.set(keys[i]!, values[i]!);
       await tiered.get(keys[i]!); // fills L1
       await bento.set({ key: keys[i]!, value: values[i]! });
@@ -279,7 +278,7 @@ async function main(): Promise<void> {
       ...results.flatMap(crossGoals),
     ];
     const notes = [
-      `Redis: ${redisUrl === undefined ? `a throwaway ${REDIS_SERVER} on a loopback port, started by the suite` : redisUrl} (${server === undefined ? 'given' : 'local'}); all rows come from one process run.`,
+      `Redis: ${redisUrl ?? `a throwaway ${REDIS_SERVER} on a loopback port, started by the suite`}; all rows come from one process run.`,
       `L1 rows time ${BATCH} reads per sample over ${KEYS} prefilled keys; the sequential row ${ROUND_TRIPS} GETs awaited one at a time, the pipelined row ${PIPELINED} GETs all in flight.`,
       ...checks,
       `Stampedes: ${STAMPEDES}, each on a fresh key; all callers are released together once every one is connected, and the computation (then a ${COMPUTE_MS} ms wait) starts only when all of them have counted themselves in, so every caller is inside getOrCompute before the value exists. The time includes that barrier.`,
