@@ -13,7 +13,7 @@ import { type BenchSummary, type SuiteResult, compareSummaries, compareTable, go
 import { benchHtml } from './support/html.js';
 import { machine } from './support/report.js';
 
-export const SUITES = ['locks', 'cache', 'workloads', 'single-flight', 'bursts', 'hit-ratio', 'memory', 'pool'] as const;
+export const SUITES = ['locks', 'cache', 'workloads', 'single-flight', 'bursts', 'hit-ratio', 'memory', 'pool', 'tiered'] as const;
 
 export interface BenchOptions {
   readonly suites?: readonly string[];

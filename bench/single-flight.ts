@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { SharedCache } from '../src/index.js';
-import { type Goal, type Row, ratioGoal, writeReport, resultsDir } from './support/report.js';
+import { type Goal, ratioGoal, rowOfTimes, writeReport, resultsDir } from './support/report.js';
 import { quick } from './support/suite.js';
 
 const at = process.argv.indexOf('--threads');
@@ -46,14 +46,9 @@ async function main(): Promise<void> {
   Atomics.notify(control, 0);
   await Promise.all(pool.map((w) => new Promise((resolve) => w.once('exit', resolve))));
 
-  const row = (name: string, times: number[]): Row => {
-    const sorted = [...times].sort((a, b) => a - b);
-    const medianNs = sorted[sorted.length >> 1]! * 1e6;
-    return { name, medianNs, opsPerSec: 1e9 / medianNs, p99Ns: sorted[Math.floor(sorted.length * 0.99)]! * 1e6, rmePercent: 0, samples: times.length };
-  };
   const rows = [
-    row(`stampede of ${workers} workers, sabre getOrCompute`, sabre.times),
-    row(`stampede of ${workers} workers, no coalescing (get, compute, set)`, none.times),
+    rowOfTimes(`stampede of ${workers} workers, sabre getOrCompute`, sabre.times),
+    rowOfTimes(`stampede of ${workers} workers, no coalescing (get, compute, set)`, none.times),
   ];
   const goals: Goal[] = [
     ratioGoal(

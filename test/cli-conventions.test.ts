@@ -312,7 +312,7 @@ describe('an installed copy (no bench/, no development dependencies)', () => {
     const bench = sabre(['bench', '--quick'], { cwd: dir, file: installed });
     expect(bench.status, output(bench)).toBe(2);
     expect(bench.stderr).toMatch(
-      /^sabre: bench runs only from a clone of the sabre repository after npm install .*missing here: the bench\/ folder of a sabre checkout, tinybench, lru-cache, sharedmap\n$/,
+      /^sabre: bench runs only from a clone of the sabre repository after npm install .*missing here: the bench\/ folder of a sabre checkout, tinybench, lru-cache, sharedmap, bentocache\n$/,
     );
     expect(readdirSync(dir)).toEqual(['node_modules']);
   });
@@ -321,7 +321,7 @@ describe('an installed copy (no bench/, no development dependencies)', () => {
     const { dir, bin: installed } = installedCopy({ withBench: true });
     const bench = sabre(['bench'], { cwd: dir, file: installed });
     expect(bench.status, output(bench)).toBe(2);
-    expect(bench.stderr).toMatch(/missing here: tinybench, lru-cache, sharedmap\n$/);
+    expect(bench.stderr).toMatch(/missing here: tinybench, lru-cache, sharedmap, bentocache\n$/);
   });
 
   it.skipIf(cliPeers.length === 0)("without the CLI's optional peer dependencies, every command names them in one line (exit 2)", () => {

@@ -114,6 +114,17 @@ export function rowOf(task: Task, batch: number): Row {
   };
 }
 
+/**
+ * A row from times measured by hand (one per sample, in ms), for what tinybench cannot drive (a
+ * stampede across processes): the median and the 99th percentile, each divided by `batch`.
+ */
+export function rowOfTimes(name: string, timesMs: readonly number[], batch = 1): Row {
+  const sorted = [...timesMs].sort((a, b) => a - b);
+  const medianNs = (median(sorted) * 1e6) / batch;
+  const p99Ns = (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]! * 1e6) / batch;
+  return { name, medianNs, opsPerSec: 1e9 / medianNs, p99Ns, rmePercent: 0, samples: timesMs.length };
+}
+
 function format(ns: number): string {
   if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
   if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;

@@ -15,8 +15,8 @@ import { EXIT_CODES_HELP, HarnessError, UsageError } from './exit-codes.js';
 
 const RUNNER = new URL('../../bench/run.js', import.meta.url);
 
-/** The development dependencies every suite run needs (ioredis only with --redis). */
-const NEEDED = ['tinybench', 'lru-cache', 'sharedmap'] as const;
+/** The development dependencies the suites need (ioredis only with --redis; bentocache and @redis/client for tiered). */
+const NEEDED = ['tinybench', 'lru-cache', 'sharedmap', 'bentocache', '@redis/client'] as const;
 
 function resolvable(name: string): boolean {
   try {
@@ -55,10 +55,10 @@ export function addBenchCommand(program: Command): void {
   program
     .command('bench', { hidden: missing.length > 0 })
     .description('run the benchmarks side by side with the alternatives (from a sabre checkout); writes JSON, Markdown and an HTML report')
-    .argument('[suite...]', 'locks, cache, workloads, single-flight, bursts, hit-ratio, memory, pool (default: all)')
+    .argument('[suite...]', 'locks, cache, workloads, single-flight, bursts, hit-ratio, memory, pool, tiered (default: all)')
     .option('--quick', 'short sampling, one round: a smoke test (CI); asserts nothing about speed')
     .option('--threads <n>', 'most worker threads to scale to (default: the cores)', positiveInt)
-    .option('--redis <url>', 'also measure Redis through ioredis, e.g. redis://127.0.0.1:6379')
+    .option('--redis <url>', 'a Redis to measure: workloads adds it through ioredis; tiered uses it instead of starting a throwaway redis-server')
     .option('--compare <file>', 'add a regression table against an earlier summary.json')
     .option('--out <dir>', 'where to write the results (default: a new folder ./sabre-bench-YYYYMMDD-HHMMSS)')
     .option('--html <file>', 'where to write the HTML report (default: report.html in the --out folder)')
