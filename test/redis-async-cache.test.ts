@@ -166,7 +166,7 @@ describe.skipIf(!redisAvailable)('AsyncCache: RedisCache', () => {
   });
 
   it.each(TABLE)('TieredCache: %s', async (_, scenario) => {
-    const cache = await TieredCache.connect(SharedCache.create({ maxEntries: 1_000, maxBytes: 1 << 20 }), { url: server.url, prefix: `tiered${++n}:` });
+    const cache = await TieredCache.connect({ url: server.url, prefix: `tiered${++n}:`, l1: { maxEntries: 1_000, maxBytes: 1 << 20 } });
     open.push(cache);
     await scenario(cache);
   });
