@@ -41,11 +41,13 @@ export class RedisCluster {
   static async start(masters = 3, readyMs = 30_000): Promise<RedisCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'sabre-cluster-'));
     const nodes: RedisServer[] = [];
+    const busPorts: number[] = [];
     const cluster = new RedisCluster(nodes, dir);
     try {
       for (let i = 0; i < masters; i++) {
         // The bus port is chosen too: the default (port + 10000) may be taken, or beyond 65535.
-        const extraArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--dir', dir, '--cluster-port', String(await freePort())];
+        busPorts.push(await freePort());
+        const extraArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--dir', dir, '--cluster-port', String(busPorts[i])];
         nodes.push(await RedisServer.start(readyMs, { extraArgs }));
       }
       for (const [i, node] of nodes.entries()) {
@@ -53,7 +55,8 @@ export class RedisCluster {
         const last = Math.floor((SLOTS * (i + 1)) / masters) - 1;
         await redisCli(node.port, 'CLUSTER', 'ADDSLOTSRANGE', String(first), String(last));
       }
-      for (const node of nodes.slice(1)) await redisCli(node.port, 'CLUSTER', 'MEET', '127.0.0.1', String(nodes[0]!.port));
+      // MEET names the bus port too (Redis 7): without it the node would look for port + 10000.
+      for (const node of nodes.slice(1)) await redisCli(node.port, 'CLUSTER', 'MEET', '127.0.0.1', String(nodes[0]!.port), String(busPorts[0]));
       await cluster.#waitUntilOk(readyMs);
       return cluster;
     } catch (error) {

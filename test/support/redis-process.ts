@@ -27,6 +27,8 @@ export class Child {
   readonly result: Promise<unknown>;
   readonly lines: string[] = [];
   #onLine = new Set<(line: string) => void>();
+  /** What the waits for a line do when the child exits first (one 'exit' listener for them all). */
+  readonly #onExit = new Set<() => void>();
 
   constructor(script: string, args: readonly string[]) {
     this.process = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -41,6 +43,7 @@ export class Child {
     this.result = new Promise((resolve, reject) => {
       this.process.once('exit', (code, signal) => {
         clearTimeout(killer);
+        for (const listener of this.#onExit) listener();
         const last = this.lines.findLast((line) => line.startsWith('{'));
         if (code === 0 && last !== undefined) resolve((JSON.parse(last) as { result: unknown }).result);
         else reject(new Error(`child ${args.join(' ')} exited ${code ?? signal}: ${stderr}`));
@@ -59,9 +62,35 @@ export class Child {
           resolve();
         }
       };
-      this.#onLine.add(listener);
-      this.process.once('exit', () => reject(new Error(`the child exited before printing ${JSON.stringify(line)}`)));
+      this.#waitLine(listener, reject, JSON.stringify(line));
     });
+  }
+
+  /** The first line the child printed (or prints next) that starts with `prefix`, after the first `skip` such lines. */
+  next(prefix: string, skip = 0): Promise<string> {
+    const seen = this.lines.filter((line) => line.startsWith(prefix));
+    if (seen.length > skip) return Promise.resolve(seen[skip]!);
+    let count = seen.length;
+    return new Promise((resolve, reject) => {
+      const listener = (got: string) => {
+        if (got.startsWith(prefix) && count++ === skip) {
+          this.#onLine.delete(listener);
+          resolve(got);
+        }
+      };
+      this.#waitLine(listener, reject, `a line starting ${JSON.stringify(prefix)}`);
+    });
+  }
+
+  #waitLine(listener: (line: string) => void, reject: (error: Error) => void, what: string): void {
+    this.#onLine.add(listener);
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return reject(new Error(`the child exited before printing ${what}`));
+    const exited = () => {
+      this.#onLine.delete(listener);
+      reject(new Error(`the child exited before printing ${what}`));
+    };
+    // (Left in the set once the line came: a reject after the resolve does nothing.)
+    this.#onExit.add(exited);
   }
 
   /** Writes one line to the child's stdin ('go' starts a child that waits for it). */

@@ -1,0 +1,136 @@
+/**
+ * sabre/redis on a real Redis Cluster: 3 masters started here (test/support/redis-cluster.ts).
+ * The AsyncCache behaviour table on RedisCache and TieredCache with their keys spread over all
+ * three masters (checked on each node), getOrCompute's multi-key scripts across every master,
+ * races between real processes (one setIfAbsent winner of 20, no lost increment, one computation
+ * per stampede), and TieredCache invalidation and its staleness bound between two processes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../src/index.js';
+import { RedisCache, type RedisTarget, TieredCache } from '../src/redis/index.js';
+import { TABLE } from './support/async-cache-table.js';
+import { RedisCluster } from './support/redis-cluster.js';
+import { builtScript, cacheChild, race } from './support/redis-process.js';
+import { redisAvailable } from './support/redis-server.js';
+import { judgeStaleness, runStaleness } from './support/redis-staleness.js';
+
+describe('cluster options are checked before connecting', () => {
+  const bad: Array<[string, unknown, RegExp]> = [
+    ['both url and cluster', { url: 'redis://127.0.0.1:1', cluster: { rootNodes: ['redis://127.0.0.1:1'] } }, /either url .* or cluster/],
+    ['neither', { prefix: 'x:' }, /url .* or cluster .* is required/],
+    ['no root nodes', { cluster: { rootNodes: [] } }, /rootNodes must be a non-empty array/],
+    ['root nodes not an array', { cluster: { rootNodes: 'redis://127.0.0.1:1' } }, /rootNodes must be a non-empty array/],
+    ['a root node not a URL', { cluster: { rootNodes: ['redis://127.0.0.1:1', 'localhost:7000'] } }, /rootNodes\[1\] must be a redis:\/\//],
+    ['an unknown cluster option', { cluster: { rootNodes: ['redis://127.0.0.1:1'], nodes: [] } }, /unknown option "nodes"/],
+    ['a prefix with a brace on a cluster', { cluster: { rootNodes: ['redis://127.0.0.1:1'] }, prefix: 'app{1}:' }, /must not contain '\{' or '\}'/],
+  ];
+  it.each(bad)('%s', async (_, options, message) => {
+    const error = await RedisCache.connect(options as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toMatch(message);
+  });
+});
+
+describe.skipIf(!redisAvailable)('sabre/redis on a 3-master Redis Cluster', () => {
+  let cluster: RedisCluster;
+  let target: RedisTarget;
+  let n = 0;
+  const open: Array<RedisCache | TieredCache> = [];
+
+  beforeAll(async () => {
+    builtScript('redis-child'); // fails early, saying to build, when it is missing
+    cluster = await RedisCluster.start(3);
+    target = { cluster: { rootNodes: cluster.rootNodes } };
+  }, 60_000);
+  afterAll(async () => {
+    for (const cache of open) await cache.close();
+    await cluster?.stop();
+  });
+
+  /** How many keys of `prefix` each master holds (KEYS on each node alone). */
+  const spread = async (prefix: string) => Promise.all(cluster.nodes.map((_, i) => cluster.keysOn(i, `${prefix}*`).then((keys) => keys.length)));
+
+  describe.each([
+    ['RedisCache', (prefix: string) => RedisCache.connect({ ...target, prefix })],
+    ['TieredCache', (prefix: string) => TieredCache.connect({ ...target, prefix, l1: { maxEntries: 1_000, maxBytes: 1 << 20 } })],
+  ])('%s: the AsyncCache table', (name, connect) => {
+    const prefix = `c${name}:`;
+    it.each(TABLE)('%s', async (_, scenario) => {
+      const cache = await connect(`${prefix}${++n}:`);
+      open.push(cache);
+      await scenario(cache);
+    });
+    it("the table's keys landed on every master", async () => {
+      const counts = await spread(prefix);
+      expect(
+        counts.every((count) => count > 0),
+        `keys per master: ${counts}`,
+      ).toBe(true);
+    });
+  });
+
+  it('getOrCompute on 60 keys over every master: its scripts (value, lease, fencing counter in one slot) run on each, computing each key once', async () => {
+    const prefix = `lease${++n}:`;
+    const [a, b] = [await RedisCache.connect({ ...target, prefix }), await RedisCache.connect({ ...target, prefix })];
+    open.push(a, b);
+    const runs = new Map<number, number>();
+    const compute = (key: number) => async () => {
+      runs.set(key, (runs.get(key) ?? 0) + 1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return `v${key}`;
+    };
+    const keys = Array.from({ length: 60 }, (_, i) => i);
+    const values = await Promise.all(keys.flatMap((key) => [a.getOrCompute(key, compute(key)), b.getOrCompute(key, compute(key))]));
+    expect(values).toEqual(keys.flatMap((key) => [`v${key}`, `v${key}`]));
+    expect([...runs.values()].every((count) => count === 1)).toBe(true);
+    const counts = await spread(prefix);
+    expect(
+      counts.every((count) => count > 0),
+      `keys per master: ${counts}`,
+    ).toBe(true);
+  });
+
+  it('20 processes race setIfAbsent on one key: exactly one wins, and its value is stored', async () => {
+    const prefix = `race${++n}:`;
+    const results = await race(20, (i) => cacheChild(target, prefix, 'setIfAbsent', 'k', i + 1));
+    const winners = results.flatMap((won, i) => (won === true ? [i + 1] : []));
+    expect(winners).toHaveLength(1);
+    const cache = await RedisCache.connect({ ...target, prefix });
+    open.push(cache);
+    expect(await cache.get('k')).toBe(winners[0]);
+  });
+
+  it('6 processes × 100 increments on one key, and on a key of each master: none lost', async () => {
+    const prefix = `inc${++n}:`;
+    const cache = await RedisCache.connect({ ...target, prefix });
+    open.push(cache);
+    const keys = ['n', 'm', 'o'];
+    await race(6, (i) => cacheChild(target, prefix, 'increment', i < 3 ? 'n' : keys[i - 3]!, 100));
+    expect(await cache.get('n')).toBe(400);
+    expect(await cache.get('m')).toBe(100);
+    expect(await cache.get('o')).toBe(100);
+  });
+
+  it('a getOrCompute stampede of 8 processes computes once', async () => {
+    const prefix = `stampede${++n}:`;
+    const values = await race(8, () => cacheChild(target, prefix, 'compute', 'k', 200));
+    expect(new Set(values).size).toBe(1);
+    const cache = await RedisCache.connect({ ...target, prefix });
+    open.push(cache);
+    expect(await cache.get('computes')).toBe(1);
+  });
+
+  it('TieredCache across two processes: a write in A invalidates B, B never reads past the announcements it received, never goes back', async () => {
+    const writes = 20;
+    const run = await runStaleness(target, `stale${++n}:`, writes);
+    const judged = judgeStaleness(run);
+    console.log(
+      `staleness (cluster): ${judged.reads} reads in B, ${judged.staleReads} after a write had returned in A (${judged.staleLocalHits} from L1), max ${judged.maxStaleMs} ms stale`,
+    );
+    expect(judged.beyondBound).toEqual([]);
+    expect(judged.backwards).toEqual([]);
+    expect(run.invalidationsReceived).toBe(writes);
+    expect(run.runs.at(-1)!.value).toBe(writes);
+    expect(run.runs.reduce((sum, r) => sum + r.localHits, 0)).toBeGreaterThanOrEqual(writes);
+  });
+});
