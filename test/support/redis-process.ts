@@ -84,7 +84,10 @@ export class Child {
 
   #waitLine(listener: (line: string) => void, reject: (error: Error) => void, what: string): void {
     this.#onLine.add(listener);
-    if (this.process.exitCode !== null || this.process.signalCode !== null) return reject(new Error(`the child exited before printing ${what}`));
+    if (this.process.exitCode !== null || this.process.signalCode !== null) {
+      reject(new Error(`the child exited before printing ${what}`));
+      return;
+    }
     const exited = () => {
       this.#onLine.delete(listener);
       reject(new Error(`the child exited before printing ${what}`));
