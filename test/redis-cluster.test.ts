@@ -125,7 +125,7 @@ describe.skipIf(!redisAvailable)('sabre/redis on a 3-master Redis Cluster', () =
     const run = await runStaleness(target, `stale${++n}:`, writes);
     const judged = judgeStaleness(run);
     console.log(
-      `staleness (cluster): ${judged.reads} reads in B, ${judged.staleReads} after a write had returned in A (${judged.staleLocalHits} from L1), max ${judged.maxStaleMs} ms stale`,
+      `staleness (cluster): ${judged.reads} reads in B, ${judged.staleReads} in runs of equal reads that outlasted the return of the write replacing their value (${judged.staleLocalHits} from L1), max ${judged.maxStaleMs} ms stale`,
     );
     expect(judged.beyondBound).toEqual([]);
     expect(judged.backwards).toEqual([]);

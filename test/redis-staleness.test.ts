@@ -23,7 +23,7 @@ describe.skipIf(!redisAvailable)('TieredCache staleness across processes', () =>
     const run = await runStaleness({ url: server.url }, 'stale:', WRITES);
     const judged = judgeStaleness(run);
     console.log(
-      `staleness (one server): ${judged.reads} reads in B, ${judged.staleReads} after a write had returned in A (${judged.staleLocalHits} from L1), max ${judged.maxStaleMs} ms stale (the bound is the announcement's delivery; localTtlMs 60,000 the backstop)`,
+      `staleness (one server): ${judged.reads} reads in B, ${judged.staleReads} in runs of equal reads that outlasted the return of the write replacing their value (${judged.staleLocalHits} from L1), max ${judged.maxStaleMs} ms stale (the bound is the announcement's delivery; localTtlMs 60,000 the backstop)`,
     );
     expect(judged.beyondBound).toEqual([]);
     expect(judged.backwards).toEqual([]);

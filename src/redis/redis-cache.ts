@@ -87,8 +87,9 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
   }
 
   /**
-   * Connects to Redis. Options are validated first (InvalidArgumentError naming the bad one); a
-   * server that cannot be reached within `connectTimeoutMs` is a StoreUnavailableError.
+   * Connects to Redis: one server (`{ url }`) or a Redis Cluster (`{ cluster: { rootNodes } }`).
+   * Options are validated first (InvalidArgumentError naming the bad one); a server or cluster
+   * that cannot be reached within `connectTimeoutMs` is a StoreUnavailableError.
    */
   static async connect<V = unknown>(options: RedisCacheOptions): Promise<RedisCache<V>> {
     const config = checkRedisOptions(options);
