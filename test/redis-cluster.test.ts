@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../src/index.js';
 import { RedisCache, type RedisTarget, TieredCache } from '../src/redis/index.js';
 import { TABLE } from './support/async-cache-table.js';
-import { RedisCluster } from './support/redis-cluster.js';
+import { keySlot } from '../src/redis/wire.js';
+import { RedisCluster, redisCli } from './support/redis-cluster.js';
 import { builtScript, cacheChild, race } from './support/redis-process.js';
 import { redisAvailable } from './support/redis-server.js';
 import { judgeStaleness, runStaleness } from './support/redis-staleness.js';
@@ -88,6 +89,10 @@ describe.skipIf(!redisAvailable)('sabre/redis on a 3-master Redis Cluster', () =
       counts.every((count) => count > 0),
       `keys per master: ${counts}`,
     ).toBe(true);
+    // The slot the connection computes to track availability per master is the cluster's own.
+    for (const key of ['plain', 'a{tag}b', 'a{}b', '{}', 'x{y', `${prefix}{123}k`]) {
+      expect(keySlot(Buffer.from(key)), key).toBe(Number(await redisCli(cluster.nodes[0]!.port, 'CLUSTER', 'KEYSLOT', key)));
+    }
   });
 
   it('20 processes race setIfAbsent on one key: exactly one wins, and its value is stored', async () => {
@@ -132,5 +137,49 @@ describe.skipIf(!redisAvailable)('sabre/redis on a 3-master Redis Cluster', () =
     expect(run.invalidationsReceived).toBe(writes);
     expect(run.runs.at(-1)!.value).toBe(writes);
     expect(run.runs.reduce((sum, r) => sum + r.localHits, 0)).toBeGreaterThanOrEqual(writes);
+  });
+
+  it('a master that stops answering: calls on its slots fail typed within commandTimeoutMs (or get the grace value), the other masters keep serving', async () => {
+    const prefix = `failsafe${++n}:`;
+    const cache = await RedisCache.connect({ ...target, prefix, commandTimeoutMs: 300, graceMs: 60_000 });
+    open.push(cache);
+    const events: string[] = [];
+    cache.on('unavailable', () => events.push('unavailable'));
+    cache.on('available', () => events.push('available'));
+    const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+    for (const key of keys) await cache.set(key, key);
+    // Which keys each master holds, asked of each node.
+    const on = await Promise.all(cluster.nodes.map((_, i) => cluster.keysOn(i, `${prefix}*`)));
+    const owner = (key: string) => on.findIndex((held) => held.some((k) => k.endsWith(`}${key}`)));
+    const paused = keys.filter((key) => owner(key) === 1);
+    const live = keys.filter((key) => owner(key) !== 1 && owner(key) !== -1);
+    expect(paused.length).toBeGreaterThan(0);
+    expect(live.length).toBeGreaterThan(0);
+    cluster.nodes[1]!.pause();
+    try {
+      expect(await cache.get(paused[0]!)).toBe(paused[0]); // last confirmed value, within graceMs
+      await expect(cache.set(paused[0]!, 'new')).rejects.toMatchObject({ code: 'ERR_SABRE_STORE_UNAVAILABLE' }); // a write never succeeds silently
+      await expect(cache.get(paused[0]!)).rejects.toMatchObject({ code: 'ERR_SABRE_STORE_UNAVAILABLE' }); // that write's outcome is unknown: no grace value
+      // Calls on the other masters succeed, but the outage of one is not over: no flip back and forth.
+      for (const key of live.slice(0, 5)) expect(await cache.get(key)).toBe(key);
+      expect(cache.state).toBe('unavailable');
+      expect(await cache.get(paused[0]!).catch(() => 'failed')).toBe('failed');
+      expect(events).toEqual(['unavailable']);
+      const stats = await cache.stats();
+      expect(stats.graceServed).toBe(1);
+      expect(stats.timeouts).toBeGreaterThanOrEqual(2);
+    } finally {
+      cluster.nodes[1]!.resume();
+    }
+    // Once the master answers again, so do its slots (polled, bounded).
+    for (let i = 0; ; i++) {
+      const value = await cache.get(paused[1] ?? paused[0]!).catch(() => 'unavailable');
+      if (value !== 'unavailable') break;
+      if (i > 200) throw new Error('the resumed master never answered');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await cache.get(paused[0]!);
+    expect(cache.state).toBe('available');
+    expect(events).toEqual(['unavailable', 'available']);
   });
 });

@@ -7,7 +7,10 @@
  *   StoreUnavailableError; an error *reply* from the server passes through as it is;
  * - availability tracking: the state flips to 'unavailable' on a transport failure and back to
  *   'available' when a call succeeds or the client has reconnected, and the listener hears each
- *   flip once (never each call);
+ *   flip once (never each call). On a cluster the failures are tracked per master: the state is
+ *   'unavailable' while any master that failed a call has not answered one since (or is no longer
+ *   a master), so that the calls of a partial outage, some failing and some not, do not flip it
+ *   back and forth;
  * - scripts by EVALSHA, sent again with EVAL when the server does not know them (after a restart).
  *
  * The target is one server (createClient) or a Redis Cluster (createCluster): there each call
@@ -27,6 +30,7 @@ import type * as RedisModule from '@redis/client';
 import { IllegalStateError } from '../errors.js';
 import { MissingPeerError, StoreUnavailableError } from './errors.js';
 import { type RedisCacheConfig, type TargetConfig, describeTarget } from './options.js';
+import { keySlot } from './wire.js';
 
 const redis: typeof RedisModule = await import('@redis/client').catch((error: unknown) => {
   throw new MissingPeerError('@redis/client', 'sabre/redis', { cause: error });
@@ -43,6 +47,10 @@ interface Transport {
   destroy(): void;
   /** A new client for pub/sub: a single-node connection (on a cluster, to a root node: see above). */
   subscriber(): Client;
+  /** Which node a call on `key` goes to, as far as availability is concerned (one server: always the same). */
+  routeOf(key: Arg | undefined): string;
+  /** Whether `route` still names a node calls can go to (a cluster's failed-over master no longer does). */
+  routes(route: string): boolean;
 }
 export type Availability = 'available' | 'unavailable';
 
@@ -81,6 +89,8 @@ function serverTransport(url: string, config: RedisCacheConfig): Transport & { c
     connect: () => client.connect(),
     destroy: () => client.destroy(),
     subscriber: () => client.duplicate(),
+    routeOf: () => 'server',
+    routes: () => true,
   };
 }
 
@@ -98,6 +108,17 @@ function clusterTransport(rootNodes: readonly string[], config: RedisCacheConfig
     connect: () => cluster.connect(),
     destroy: () => cluster.destroy(),
     subscriber: () => serverTransport(rootNodes[0]!, config).client,
+    routeOf: (key) => {
+      // A call with no key goes to any node: its failure or success says nothing about one master.
+      if (key === undefined) return 'any node';
+      const slot = keySlot(typeof key === 'string' ? Buffer.from(key) : key);
+      try {
+        return cluster.getSlotMaster(slot)?.address ?? `slot ${slot}`;
+      } catch {
+        return `slot ${slot}`; // the slot map is not known yet (or is being rediscovered)
+      }
+    },
+    routes: (route) => route === 'any node' || route.startsWith('slot ') || cluster.masters.some((master) => master.address === route),
   };
 }
 
@@ -110,6 +131,8 @@ export class Connection {
   readonly #timeoutMs: number;
   readonly #onState: (state: Availability, cause: unknown) => void;
   #state: Availability = 'available';
+  /** The routes (transportOf's routeOf) whose last call failed for want of Redis: 'unavailable' while there is one. */
+  readonly #down = new Set<string>();
   #closed = false;
   /** Calls that failed for want of Redis (timeouts included), and timeouts alone. */
   unavailableCalls = 0;
@@ -125,7 +148,10 @@ export class Connection {
       // no 'error' listener would crash the process: the calls report failures instead.
       client.on('error', () => {});
       // (A cluster has no such event: its first successful call after an outage marks it available.)
-      client.on('ready', () => this.#setState('available', undefined));
+      client.on('ready', () => {
+        this.#down.clear();
+        this.#setState('available', undefined);
+      });
     }
   }
 
@@ -161,6 +187,7 @@ export class Connection {
    */
   async call<T>(args: readonly Arg[], key?: Arg): Promise<T> {
     if (this.#closed) throw new IllegalStateError('the RedisCache is closed');
+    const route = this.#transport.routeOf(key);
     let timer: NodeJS.Timeout | undefined;
     try {
       const reply = await Promise.race([
@@ -169,16 +196,17 @@ export class Connection {
           timer = setTimeout(() => reject(new CallTimeout(this.#timeoutMs)), this.#timeoutMs);
         }),
       ]);
-      this.#setState('available', undefined);
+      this.#answered(route);
       return reply;
     } catch (error) {
       if (error instanceof redis.ErrorReply) {
-        this.#setState('available', undefined); // the server answered
+        this.#answered(route); // the server answered
         throw error;
       }
       if (this.#closed) throw new IllegalStateError('the RedisCache is closed');
       this.unavailableCalls++;
       if (error instanceof CallTimeout) this.timeouts++;
+      this.#down.add(route);
       this.#setState('unavailable', error);
       throw new StoreUnavailableError(`Redis is unavailable: ${(error as Error).message}`, { cause: error });
     } finally {
@@ -234,6 +262,13 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     this.#transport.destroy();
+  }
+
+  /** A call on `route` got an answer: that route is up; the state is 'available' once no route is down. */
+  #answered(route: string): void {
+    this.#down.delete(route);
+    for (const down of this.#down) if (!this.#transport.routes(down)) this.#down.delete(down);
+    if (this.#down.size === 0) this.#setState('available', undefined);
   }
 
   #setState(state: Availability, cause: unknown): void {

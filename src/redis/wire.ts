@@ -84,6 +84,23 @@ export class KeySpace {
   }
 }
 
+/**
+ * The cluster slot of a Redis key, as Redis computes it: CRC16 (XMODEM) of the key's hash tag
+ * (what lies between its first `{` and the next `}`, when not empty) or of the whole key, modulo
+ * 16,384. Used to tell which master a call went to (connection.ts), not to route it.
+ */
+export function keySlot(key: Uint8Array): number {
+  const open = key.indexOf(0x7b);
+  const close = open === -1 ? -1 : key.indexOf(CLOSE_TAG, open + 1);
+  const hashed = close > open + 1 ? key.subarray(open + 1, close) : key;
+  let crc = 0;
+  for (const byte of hashed) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % TAGS;
+}
+
 /** A value as one Redis string: tag byte, payload (bigints as decimal). Throws InvalidArgumentError for a value sabre cannot store. */
 export function encodeForRedis(value: unknown): Buffer {
   if (typeof value === 'bigint') return Buffer.concat([Buffer.of(Tag.BIGSTR), Buffer.from(value.toString())]);
