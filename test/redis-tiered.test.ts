@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, SharedCache } from '../src/index.js';
 import { TieredCache, type TieredCacheHandle } from '../src/redis/index.js';
+import { Child, builtScript } from './support/redis-process.js';
 import { RedisServer, redisAvailable } from './support/redis-server.js';
 
 const WORKER = fileURLToPath(new URL('../dist/test/support/redis-tiered-worker.js', import.meta.url));
@@ -195,6 +196,36 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
       expect(await threads[2]!.call('get', 'k')).toBe(7);
       expect(await threads[3]!.call('get', 'k')).toBe(7);
     } finally {
+      for (const thread of threads) await thread.stop();
+    }
+  });
+
+  it('a write in another process (a real one) drops the key from L1 for every thread of this one', async () => {
+    const prefix = `tier${++n}:`;
+    const a = await TieredCache.connect({ url: server.url, prefix, l1: { maxEntries: 1_000, maxBytes: 1 << 20 } });
+    open.push(a);
+    const threads = [await startWorker(a.handle), await startWorker(a.handle)];
+    const writer = new Child(builtScript('redis-tiered-child'), [server.url, prefix, 'writer', 'k', '0']);
+    try {
+      await writer.ready;
+      writer.go();
+      writer.send('set 1');
+      await writer.next('wrote 1 ');
+      // The main thread reads the value into L1 (once no announcement overlaps the read); each worker then hits L1.
+      await eventually(async () => (await a.get('k')) === 1 && a.local.peek('k') === 1);
+      for (const thread of threads) {
+        const hits = (await thread.call('localHits', '')) as number;
+        expect(await thread.call('get', 'k')).toBe(1);
+        expect(await thread.call('localHits', '')).toBe(hits + 1);
+      }
+      writer.send('set 2');
+      await writer.next('wrote 2 ');
+      await eventually(() => !a.local.has('k'));
+      for (const thread of threads) expect(await thread.call('get', 'k')).toBe(2);
+      writer.send('end');
+      expect(await writer.result).toBe(true);
+    } finally {
+      writer.process.kill('SIGKILL');
       for (const thread of threads) await thread.stop();
     }
   });
