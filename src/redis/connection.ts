@@ -52,6 +52,8 @@ interface Transport {
   /** Whether `route` still names a node calls can go to (a cluster's failed-over master no longer does). */
   routes(route: string): boolean;
 }
+
+/** Whether Redis answered the last calls ('available') or could not be reached ('unavailable'). */
 export type Availability = 'available' | 'unavailable';
 
 /** Replies with bulk strings as Buffers: values are bytes. */
