@@ -24,7 +24,8 @@ import { BentoCache, bentostore } from 'bentocache';
 import { memoryDriver } from 'bentocache/drivers/memory';
 import { redisDriver } from 'bentocache/drivers/redis';
 import { SharedCache } from '../src/index.js';
-import { RedisCache, TieredCache, type TieredCacheOptions } from '../src/redis/index.js';
+import { RedisCache, type RedisCacheOptions, type RedisTarget, TieredCache } from '../src/redis/index.js';
+import { RedisCluster } from './support/redis-cluster.js';
 import { REDIS_SERVER, RedisServer, findRedisServer } from './support/redis-server.js';
 import { type Goal, type Row, ratioGoal, resultsDir, rowOfTimes, speedGoal, writeReport } from './support/report.js';
 import { Suite, quick } from './support/suite.js';
@@ -60,7 +61,7 @@ const N = {
 /** Where the cross-process rows run: a name and the connect options (no prefix: each row brings its own). */
 export interface Target {
   readonly name: string;
-  readonly options: Omit<TieredCacheOptions, 'prefix'>;
+  readonly options: RedisTarget;
 }
 
 /** What the cross-process rows found on one target (also written to the JSON, for the tests). */
@@ -81,7 +82,7 @@ const nextKey = (): number => cursor++ % KEYS;
 /** The L1-hit and GET rows, on one server. */
 async function hitRows(url: string): Promise<{ rows: Row[]; checks: string[] }> {
   const local = SharedCache.create<string>({ maxEntries: 2 * KEYS, maxBytes: 1 << 20 });
-  const tiered = await TieredCache.connect<string>(local, { url, prefix: `${run}t:`, ttlMs: TTL_MS, localTtlMs: TTL_MS });
+  const tiered = await TieredCache.connect<string>({ url, prefix: `${run}t:`, ttlMs: TTL_MS, localTtlMs: TTL_MS, l1: local });
   const { hostname, port, username, password, pathname } = new URL(url);
   const bento = new BentoCache({
     default: 'tiered',
@@ -168,7 +169,7 @@ async function hitRows(url: string): Promise<{ rows: Row[]; checks: string[] }> 
 /** The stampede and the 20-process rows on one target. */
 export async function crossProcess(target: Target): Promise<{ rows: Row[]; result: CrossProcessResult }> {
   const prefix = `${run}x:`;
-  const options: TieredCacheOptions = { ...target.options, prefix, ttlMs: TTL_MS };
+  const options: RedisCacheOptions = { ...target.options, prefix, ttlMs: TTL_MS };
   const on = `, ${target.name}`;
   const rows: Row[] = [];
 
@@ -249,6 +250,8 @@ function crossSection(results: readonly CrossProcessResult[]): string[] {
 
 async function main(): Promise<void> {
   let server: RedisServer | undefined;
+  /** The cross-process rows' second target, started with the server (a --redis URL is one server only). */
+  let cluster: RedisCluster | undefined;
   if (redisUrl === undefined) {
     if (findRedisServer() === undefined) {
       const why = `no ${REDIS_SERVER} on this machine and no --redis URL: the tiered suite is skipped (install redis-server, or pass --redis redis://host:port)`;
@@ -257,15 +260,18 @@ async function main(): Promise<void> {
       return;
     }
     server = await RedisServer.start();
-    // Interrupted (Ctrl-C, a kill): the server goes too; the crowd processes end when our pipes close.
+    // Interrupted (Ctrl-C, a kill): the servers go too; the crowd processes end when our pipes close.
     const started = server;
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void started.stop().finally(() => process.exit(130)));
+    for (const signal of ['SIGINT', 'SIGTERM'] as const)
+      process.once(signal, () => void Promise.allSettled([started.stop(), cluster?.stop()]).finally(() => process.exit(130)));
+    cluster = await RedisCluster.start();
   }
   try {
     const url = redisUrl ?? server!.url;
     const { rows, checks } = await hitRows(url);
     // Each target is one more call of crossProcess with its connect options.
     const targets: Target[] = [{ name: 'one server', options: { url } }];
+    if (cluster !== undefined) targets.push({ name: 'a 3-master cluster', options: { cluster: { rootNodes: cluster.rootNodes } } });
     const results: CrossProcessResult[] = [];
     for (const target of targets) {
       const cross = await crossProcess(target);
@@ -278,7 +284,7 @@ async function main(): Promise<void> {
       ...results.flatMap(crossGoals),
     ];
     const notes = [
-      `Redis: ${redisUrl ?? `a throwaway ${REDIS_SERVER} on a loopback port, started by the suite`}; all rows come from one process run.`,
+      `Redis: ${redisUrl ?? `a throwaway ${REDIS_SERVER} on a loopback port (the hit rows and the first cross-process target) and a throwaway 3-master cluster (the second), started by the suite`}; all rows come from one process run.`,
       `L1 rows time ${BATCH} reads per sample over ${KEYS} prefilled keys; the sequential row ${ROUND_TRIPS} GETs awaited one at a time, the pipelined row ${PIPELINED} GETs all in flight.`,
       ...checks,
       `Stampedes: ${STAMPEDES}, each on a fresh key; all callers are released together once every one is connected, and the computation (then a ${COMPUTE_MS} ms wait) starts only when all of them have counted themselves in, so every caller is inside getOrCompute before the value exists. The time includes that barrier.`,
@@ -288,7 +294,7 @@ async function main(): Promise<void> {
     ];
     console.log(writeReport(resultsDir(), name, TITLE, rows, goals, notes, crossSection(results), { crossProcess: results }));
   } finally {
-    await server?.stop();
+    await Promise.allSettled([server?.stop(), cluster?.stop()]);
   }
 }
 

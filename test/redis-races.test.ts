@@ -4,72 +4,10 @@
  * is killed mid-compute a waiter takes over once its lease has run out. The children are real
  * processes (test/support/redis-child.ts, run from dist/: `npm run build` first, as `npm test` does).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisCache } from '../src/redis/index.js';
+import { builtScript, cacheChild, race } from './support/redis-process.js';
 import { RedisServer, redisAvailable } from './support/redis-server.js';
-
-const CHILD = fileURLToPath(new URL('../dist/test/support/redis-child.js', import.meta.url));
-const CHILD_LIMIT_MS = 60_000;
-
-/** A child process running one op; `ready` once connected, `go()` starts it, `result` is what it printed. */
-class Child {
-  readonly process: ChildProcess;
-  readonly ready: Promise<void>;
-  readonly result: Promise<unknown>;
-  readonly lines: string[] = [];
-  #onLine = new Set<(line: string) => void>();
-
-  constructor(url: string, prefix: string, op: string, key: string, arg: number) {
-    this.process = spawn(process.execPath, [CHILD, url, prefix, op, key, String(arg)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const killer = setTimeout(() => this.process.kill('SIGKILL'), CHILD_LIMIT_MS);
-    let stderr = '';
-    this.process.stderr!.on('data', (data) => (stderr += data));
-    createInterface({ input: this.process.stdout! }).on('line', (line) => {
-      this.lines.push(line);
-      for (const listener of this.#onLine) listener(line);
-    });
-    this.ready = this.printed('ready');
-    this.result = new Promise((resolve, reject) => {
-      this.process.once('exit', (code, signal) => {
-        clearTimeout(killer);
-        const last = this.lines.find((line) => line.startsWith('{'));
-        if (code === 0 && last !== undefined) resolve((JSON.parse(last) as { result: unknown }).result);
-        else reject(new Error(`child ${op} exited ${code ?? signal}: ${stderr}`));
-      });
-    });
-    this.result.catch(() => {}); // observed by the test that awaits it; killed children reject by design
-  }
-
-  /** Resolves when the child has printed `line`. */
-  printed(line: string): Promise<void> {
-    if (this.lines.includes(line)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const listener = (got: string) => {
-        if (got === line) {
-          this.#onLine.delete(listener);
-          resolve();
-        }
-      };
-      this.#onLine.add(listener);
-    });
-  }
-
-  go(): void {
-    this.process.stdin!.write('go\n');
-  }
-}
-
-/** Starts `count` children, waits until all are connected, then starts them together and returns their results. */
-async function race(count: number, make: (i: number) => Child): Promise<unknown[]> {
-  const children = Array.from({ length: count }, (_, i) => make(i));
-  await Promise.all(children.map((child) => child.ready));
-  for (const child of children) child.go();
-  return Promise.all(children.map((child) => child.result));
-}
 
 describe.skipIf(!redisAvailable)('RedisCache across processes', () => {
   let server: RedisServer;
@@ -78,7 +16,7 @@ describe.skipIf(!redisAvailable)('RedisCache across processes', () => {
   const prefix = () => `race${++n}:`;
 
   beforeAll(async () => {
-    if (!existsSync(CHILD)) throw new Error(`${CHILD} is missing: run \`npm run build\` first`);
+    builtScript('redis-child'); // fails early, saying to build, when it is missing
     server = await RedisServer.start();
   });
   afterAll(async () => {
@@ -88,7 +26,7 @@ describe.skipIf(!redisAvailable)('RedisCache across processes', () => {
 
   it('20 processes race setIfAbsent on one key: exactly one wins, and its value is stored', async () => {
     const p = prefix();
-    const results = await race(20, (i) => new Child(server.url, p, 'setIfAbsent', 'k', i + 1));
+    const results = await race(20, (i) => cacheChild({ url: server.url }, p, 'setIfAbsent', 'k', i + 1));
     const winners = results.flatMap((won, i) => (won === true ? [i + 1] : []));
     expect(winners).toHaveLength(1);
     cache = await RedisCache.connect({ url: server.url, prefix: p });
@@ -100,7 +38,7 @@ describe.skipIf(!redisAvailable)('RedisCache across processes', () => {
     const p = prefix();
     cache = await RedisCache.connect({ url: server.url, prefix: p });
     await cache.set('k', 0);
-    const results = await race(20, (i) => new Child(server.url, p, 'compareAndSet', 'k', i + 1));
+    const results = await race(20, (i) => cacheChild({ url: server.url }, p, 'compareAndSet', 'k', i + 1));
     const winners = results.flatMap((won, i) => (won === true ? [i + 1] : []));
     expect(winners).toHaveLength(1);
     expect(await cache.get('k')).toBe(winners[0]);
@@ -122,7 +60,7 @@ describe.skipIf(!redisAvailable)('RedisCache across processes', () => {
     const p = prefix();
     cache = await RedisCache.connect({ url: server.url, prefix: p });
     const locals = await Promise.all(Array.from({ length: 4 }, () => RedisCache.connect({ url: server.url, prefix: p })));
-    const children = race(8, () => new Child(server.url, p, 'increment', 'n', 250));
+    const children = race(8, () => cacheChild({ url: server.url }, p, 'increment', 'n', 250));
     await Promise.all(
       locals.map(async (c) => {
         for (let i = 0; i < 250; i++) await c.increment('n');
@@ -138,7 +76,7 @@ describe.skipIf(!redisAvailable)('RedisCache across processes', () => {
     const p = prefix();
     const here = await Promise.all([0, 1].map(() => RedisCache.connect({ url: server.url, prefix: p })));
     let localRuns = 0;
-    const children = race(12, () => new Child(server.url, p, 'compute', 'k', 200));
+    const children = race(12, () => cacheChild({ url: server.url }, p, 'compute', 'k', 200));
     const locals = Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         here[i % 2]!.getOrCompute('k', async () => {
@@ -160,7 +98,7 @@ describe.skipIf(!redisAvailable)('RedisCache across processes', () => {
   it('the computing process is killed mid-compute: a waiter takes over after the lease and computes', async () => {
     const p = prefix();
     const leaseMs = 400;
-    const [hanging] = [new Child(server.url, p, 'hang', 'k', leaseMs)];
+    const [hanging] = [cacheChild({ url: server.url }, p, 'hang', 'k', leaseMs)];
     await hanging.ready;
     hanging.go();
     await hanging.printed('computing');

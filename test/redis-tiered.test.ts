@@ -10,14 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, SharedCache } from '../src/index.js';
-import { TieredCache } from '../src/redis/index.js';
+import { TieredCache, type TieredCacheHandle } from '../src/redis/index.js';
+import { Child, builtScript } from './support/redis-process.js';
 import { RedisServer, redisAvailable } from './support/redis-server.js';
 
 const WORKER = fileURLToPath(new URL('../dist/test/support/redis-tiered-worker.js', import.meta.url));
 
-/** A worker thread running a TieredCache over `l1` (test/support/redis-tiered-worker.ts). */
-async function startWorker(l1: SharedCache, url: string, prefix: string) {
-  const worker = new Worker(WORKER, { workerData: { handle: l1.handle, url, prefix } });
+/** A worker thread opening the TieredCache of `handle` (test/support/redis-tiered-worker.ts): the same L1, its own Redis connection. */
+async function startWorker(handle: TieredCacheHandle) {
+  const worker = new Worker(WORKER, { workerData: handle });
   let next = 0;
   const pending = new Map<number, (reply: { value?: unknown; error?: string }) => void>();
   await new Promise<void>((resolve, reject) => {
@@ -62,8 +63,8 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
   async function pair(localTtlMs = 60_000): Promise<[TieredCache, TieredCache, SharedCache, SharedCache]> {
     const prefix = `tier${++n}:`;
     const [l1a, l1b] = [local(), local()];
-    const a = await TieredCache.connect(l1a, { url: server.url, prefix, localTtlMs });
-    const b = await TieredCache.connect(l1b, { url: server.url, prefix, localTtlMs });
+    const a = await TieredCache.connect({ url: server.url, prefix, localTtlMs, l1: l1a });
+    const b = await TieredCache.connect({ url: server.url, prefix, localTtlMs, l1: l1b });
     open.push(a, b);
     await eventually(() => a.synced && b.synced);
     return [a, b, l1a, l1b];
@@ -163,25 +164,35 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
     await eventually(async () => (await b.get('k').catch(() => 'unavailable')) === undefined); // the restarted server is empty
   });
 
-  it('worker threads share L1: 2 processes × 2 threads × 5 callers compute once; a write in one process drops the key for every thread of the other', async () => {
+  it('worker threads share L1 through the handle: 2 processes × 2 threads × 5 callers compute once; a value the main thread read is an L1 hit in a worker; a write in one process drops the key for every thread of the other', async () => {
     expect(existsSync(WORKER), `${WORKER} is missing: run \`npm run build\` first`).toBe(true);
     const prefix = `tier${++n}:`;
-    const [l1a, l1b] = [local(), local()];
-    const threads = [
-      await startWorker(l1a, server.url, prefix),
-      await startWorker(l1a, server.url, prefix),
-      await startWorker(l1b, server.url, prefix),
-      await startWorker(l1b, server.url, prefix),
+    // Two "processes": each a TieredCache that creates its own L1, and two worker threads attached to it.
+    const [a, b] = [
+      await TieredCache.connect({ url: server.url, prefix, l1: { maxEntries: 1_000, maxBytes: 1 << 20 } }),
+      await TieredCache.connect({ url: server.url, prefix, l1: { maxEntries: 1_000, maxBytes: 1 << 20 } }),
     ];
+    open.push(a, b);
+    const threads = [await startWorker(a.handle), await startWorker(a.handle), await startWorker(b.handle), await startWorker(b.handle)];
     try {
       const values = await Promise.all(threads.flatMap((thread) => Array.from({ length: 5 }, () => thread.call('compute', 'k', 100))));
       expect(new Set(values)).toEqual(new Set(['computed']));
       expect(await threads[0]!.call('get', 'computes')).toBe(1);
-      expect(l1a.peek('k')).toBe('computed');
-      expect(l1b.peek('k')).toBe('computed');
+      expect(a.local.peek('k')).toBe('computed');
+      expect(b.local.peek('k')).toBe('computed');
+      // The main thread of A reads a value into L1: A's workers find it there, with no Redis read.
+      await eventually(() => a.synced && b.synced);
+      await b.set('shared', 'from b');
+      // A read fills L1 unless an announcement arrived meanwhile (b's, or the workers' increments, may still be on their way).
+      await eventually(async () => (await a.get('shared')) === 'from b' && a.local.peek('shared') === 'from b');
+      for (const thread of threads.slice(0, 2)) {
+        const hits = (await thread.call('localHits', '')) as number;
+        expect(await thread.call('get', 'shared')).toBe('from b');
+        expect(await thread.call('localHits', '')).toBe(hits + 1);
+      }
       // A write from a thread of process A drops the key from process B's L1, which both B threads read.
       await threads[0]!.call('set', 'k', 7);
-      await eventually(() => !l1b.has('k'));
+      await eventually(() => !b.local.has('k'));
       expect(await threads[2]!.call('get', 'k')).toBe(7);
       expect(await threads[3]!.call('get', 'k')).toBe(7);
     } finally {
@@ -189,9 +200,54 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
     }
   });
 
-  it('options: local must be a SharedCache; localTtlMs is checked; the rest are RedisCache options', async () => {
-    await expect(TieredCache.connect({} as never, { url: server.url })).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(TieredCache.connect(local(), { url: server.url, localTtlMs: 0 })).rejects.toThrow(/localTtlMs/);
-    await expect(TieredCache.connect(local(), { url: server.url, graceMs: -1 })).rejects.toThrow(/graceMs/);
+  it('a write in another process (a real one) drops the key from L1 for every thread of this one', async () => {
+    const prefix = `tier${++n}:`;
+    const a = await TieredCache.connect({ url: server.url, prefix, l1: { maxEntries: 1_000, maxBytes: 1 << 20 } });
+    open.push(a);
+    const threads = [await startWorker(a.handle), await startWorker(a.handle)];
+    const writer = new Child(builtScript('redis-tiered-child'), [server.url, prefix, 'writer', 'k', '0']);
+    try {
+      await writer.ready;
+      writer.go();
+      writer.send('set 1');
+      await writer.next('wrote 1 ');
+      // The main thread reads the value into L1 (once no announcement overlaps the read); each worker then hits L1.
+      await eventually(async () => (await a.get('k')) === 1 && a.local.peek('k') === 1);
+      for (const thread of threads) {
+        const hits = (await thread.call('localHits', '')) as number;
+        expect(await thread.call('get', 'k')).toBe(1);
+        expect(await thread.call('localHits', '')).toBe(hits + 1);
+      }
+      writer.send('set 2');
+      await writer.next('wrote 2 ');
+      await eventually(() => !a.local.has('k'));
+      for (const thread of threads) expect(await thread.call('get', 'k')).toBe(2);
+      writer.send('end');
+      expect(await writer.result).toBe(true);
+    } finally {
+      writer.process.kill('SIGKILL');
+      for (const thread of threads) await thread.stop();
+    }
+  });
+
+  it('options: l1 is SharedCache options or a SharedCache; localTtlMs is checked; the rest are RedisCache options', async () => {
+    await expect(TieredCache.connect({ url: server.url } as never)).rejects.toThrow(/options\.l1 must be/);
+    await expect(TieredCache.connect({ url: server.url, l1: 5 } as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(TieredCache.connect({ url: server.url, l1: { maxEntries: 0, maxBytes: 1 << 20 } })).rejects.toThrow(/maxEntries/);
+    await expect(TieredCache.connect({ url: server.url, l1: local(), localTtlMs: 0 })).rejects.toThrow(/localTtlMs/);
+    await expect(TieredCache.connect({ url: server.url, l1: local(), graceMs: -1 })).rejects.toThrow(/graceMs/);
+    await expect(TieredCache.attach({ kind: 'sabre/cache' } as never)).rejects.toThrow(/not a TieredCache handle/);
+  });
+
+  it('connect({ l1: { maxEntries, maxBytes } }) creates L1 itself; its handle opens the same L1 elsewhere', async () => {
+    const prefix = `tier${++n}:`;
+    const a = await TieredCache.connect({ url: server.url, prefix, l1: { maxEntries: 100, maxBytes: 1 << 16 } });
+    open.push(a);
+    expect(a.local.maxEntries).toBe(100);
+    const again = await TieredCache.attach(structuredClone(a.handle));
+    open.push(again);
+    await a.set('k', 'v');
+    expect(await a.get('k')).toBe('v'); // now in L1
+    expect(again.local.peek('k')).toBe('v'); // the same L1
   });
 });

@@ -48,15 +48,18 @@ function ping(port: number, timeoutMs: number): Promise<boolean> {
   });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A running throwaway server. `stop()` kills it (SIGKILL: nothing to save); `start()` brings it back on the same port. */
 export class RedisServer {
   readonly port: number;
+  /** Extra redis-server arguments (a cluster node's: test/support/redis-cluster.ts). */
+  readonly #extraArgs: readonly string[];
   #child: ChildProcess | undefined;
 
-  private constructor(port: number) {
+  private constructor(port: number, extraArgs: readonly string[]) {
     this.port = port;
+    this.#extraArgs = extraArgs;
   }
 
   /** Whether the server process is running (started and not stopped). */
@@ -68,9 +71,12 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts a server on a free port and waits (at most `readyMs`) until it answers PING. */
-  static async start(readyMs = 20_000): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  /**
+   * Starts a server on a free port (or `port`) with `extraArgs` and waits (at most `readyMs`)
+   * until it answers PING.
+   */
+  static async start(readyMs = 20_000, options: { port?: number; extraArgs?: readonly string[] } = {}): Promise<RedisServer> {
+    const server = new RedisServer(options.port ?? (await freePort()), options.extraArgs ?? []);
     await server.start(readyMs);
     return server;
   }
@@ -78,7 +84,7 @@ export class RedisServer {
   /** (Re)starts the server on its port and waits until it answers PING. */
   async start(readyMs = 20_000): Promise<void> {
     if (this.#child !== undefined) throw new Error('the redis-server is already running');
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...this.#extraArgs];
     const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.#child = child;
     let exited = false;

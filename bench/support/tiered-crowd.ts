@@ -11,7 +11,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { TieredCacheOptions } from '../../src/redis/index.js';
+import type { RedisCacheOptions } from '../../src/redis/index.js';
 
 /** An operation every thread of the crowd runs at once (bench/workers/tiered-caller.ts). */
 export type TieredOp =
@@ -38,7 +38,7 @@ class Member {
   readonly #waiting: Array<(line: string) => void> = [];
   #stderr = '';
 
-  constructor(config: { options: TieredCacheOptions; threads: number; id: number }) {
+  constructor(config: { options: RedisCacheOptions; threads: number; id: number }) {
     this.child = spawn(process.execPath, [PROCESS, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr!.on('data', (data) => (this.#stderr = (this.#stderr + data).slice(-4_000)));
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
@@ -75,7 +75,7 @@ export class Crowd {
   }
 
   /** Starts the crowd and waits (at most `limitMs`) until every thread is connected. */
-  static async start(options: TieredCacheOptions, processes: number, threads: number, limitMs = 60_000): Promise<Crowd> {
+  static async start(options: RedisCacheOptions, processes: number, threads: number, limitMs = 60_000): Promise<Crowd> {
     const crowd = new Crowd(
       Array.from({ length: processes }, (_, id) => new Member({ options, threads, id })),
       threads,

@@ -12,15 +12,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SharedCache, type SharedCacheHandle } from '../../src/index.js';
-import { RedisCache, TieredCache, type TieredCacheOptions } from '../../src/redis/index.js';
+import { RedisCache, type RedisCacheOptions, TieredCache } from '../../src/redis/index.js';
 import { COMPUTE_MS, type CallerResult, type TieredOp } from '../support/tiered-crowd.js';
 
-const { cache, options, id } = workerData as { cache: SharedCacheHandle; options: TieredCacheOptions; id: string };
+const { cache, options, id } = workerData as { cache: SharedCacheHandle; options: RedisCacheOptions; id: string };
 /** The longest a computation waits for the others to count themselves in (they were all released together). */
 const ENTRY_LIMIT_MS = 20_000;
 
 const local = SharedCache.attach<unknown>(cache);
-const tiered = await TieredCache.connect<unknown>(local, options);
+const tiered = await TieredCache.connect<unknown>({ ...options, l1: local });
 const counters = await RedisCache.connect<number>(options); // the barrier's counter, outside the cache under test
 const port = parentPort!;
 

@@ -122,13 +122,13 @@ export class AtomicOps {
 
   /** Sets `next` if the key holds exactly `expected` (byte for byte). */
   async compareAndSet(key: Buffer, expected: Buffer, next: Buffer, ttl: TtlArg): Promise<boolean> {
-    if (this.native) return (await this.#connection.call(['SET', key, next, 'IFEQ', expected, ...setTtl(ttl)])) !== null;
+    if (this.native) return (await this.#connection.call(['SET', key, next, 'IFEQ', expected, ...setTtl(ttl)], key)) !== null;
     return (await this.#connection.script<number>(COMPARE_AND_SET, [key], [expected, next, ttl])) === 1;
   }
 
   /** Deletes the key if it holds exactly `expected`. */
   async compareAndDelete(key: Buffer, expected: Buffer): Promise<boolean> {
-    if (this.native) return (await this.#connection.call<number>(['DELEX', key, 'IFEQ', expected])) === 1;
+    if (this.native) return (await this.#connection.call<number>(['DELEX', key, 'IFEQ', expected], key)) === 1;
     return (await this.#connection.script<number>(COMPARE_AND_DELETE, [key], [expected])) === 1;
   }
 

@@ -7,8 +7,20 @@
  *   StoreUnavailableError; an error *reply* from the server passes through as it is;
  * - availability tracking: the state flips to 'unavailable' on a transport failure and back to
  *   'available' when a call succeeds or the client has reconnected, and the listener hears each
- *   flip once (never each call);
+ *   flip once (never each call). On a cluster the failures are tracked per master: the state is
+ *   'unavailable' while any master that failed a call has not answered one since (or is no longer
+ *   a master), so that the calls of a partial outage, some failing and some not, do not flip it
+ *   back and forth;
  * - scripts by EVALSHA, sent again with EVAL when the server does not know them (after a restart).
+ *
+ * The target is one server (createClient) or a Redis Cluster (createCluster): there each call
+ * goes to the master that serves the slot of its first key (a script's keys all share one slot,
+ * by the hash tags of wire.ts), following MOVED and ASK redirections. Pub/sub uses plain
+ * PUBLISH and SUBSCRIBE on a cluster too: Redis Cluster forwards every PUBLISH to every node, so
+ * one subscriber connection to any node hears every announcement, and a script may PUBLISH
+ * whatever slot its keys are in. (Sharded SPUBLISH would keep messages on one shard, but then a
+ * subscriber would need a connection per shard and must follow resharding, for announcements that
+ * are small and rare next to the cache's reads.)
  *
  * @redis/client is an optional peer dependency: it is loaded here, at module load, and its
  * absence makes importing sabre/redis fail with a MissingPeerError saying what to install.
@@ -17,7 +29,8 @@ import { createHash } from 'node:crypto';
 import type * as RedisModule from '@redis/client';
 import { IllegalStateError } from '../errors.js';
 import { MissingPeerError, StoreUnavailableError } from './errors.js';
-import type { RedisCacheConfig } from './options.js';
+import { type RedisCacheConfig, type TargetConfig, describeTarget } from './options.js';
+import { keySlot } from './wire.js';
 
 const redis: typeof RedisModule = await import('@redis/client').catch((error: unknown) => {
   throw new MissingPeerError('@redis/client', 'sabre/redis', { cause: error });
@@ -25,6 +38,22 @@ const redis: typeof RedisModule = await import('@redis/client').catch((error: un
 
 type Client = RedisModule.RedisClientType<RedisModule.RedisModules, RedisModule.RedisFunctions, RedisModule.RedisScripts, 3>;
 type Arg = string | Buffer;
+
+/** What the connection needs of a client, a single server's or a cluster's. */
+interface Transport {
+  /** Sends one command; on a cluster to the master of `key`'s slot (any node when there is no key). */
+  send<T>(key: Arg | undefined, args: readonly Arg[]): Promise<T>;
+  connect(): Promise<unknown>;
+  destroy(): void;
+  /** A new client for pub/sub: a single-node connection (on a cluster, to a root node: see above). */
+  subscriber(): Client;
+  /** Which node a call on `key` goes to, as far as availability is concerned (one server: always the same). */
+  routeOf(key: Arg | undefined): string;
+  /** Whether `route` still names a node calls can go to (a cluster's failed-over master no longer does). */
+  routes(route: string): boolean;
+}
+
+/** Whether Redis answered the last calls ('available') or could not be reached ('unavailable'). */
 export type Availability = 'available' | 'unavailable';
 
 /** Replies with bulk strings as Buffers: values are bytes. */
@@ -43,48 +72,107 @@ export function defineScript(source: string): Script {
 /** Reconnection backoff: 50 ms doubling to 1 s, for as long as the cache is open. */
 const reconnectDelay = (retries: number) => Math.min(50 * 2 ** retries, 1_000);
 
+/** The socket options of every connection: the connect deadline and the reconnection backoff. */
+function socketOptions(config: RedisCacheConfig) {
+  return { connectTimeout: config.connectTimeoutMs, reconnectStrategy: reconnectDelay };
+}
+
+function serverTransport(url: string, config: RedisCacheConfig): Transport & { client: Client } {
+  const client = redis.createClient({
+    url,
+    RESP: 3,
+    // Fail at once while reconnecting instead of queueing calls that the fail-safe should answer.
+    disableOfflineQueue: true,
+    socket: socketOptions(config),
+  }) as Client;
+  return {
+    client,
+    send: (_key, args) => client.sendCommand(args, BUFFERS),
+    connect: () => client.connect(),
+    destroy: () => client.destroy(),
+    subscriber: () => client.duplicate(),
+    routeOf: () => 'server',
+    routes: () => true,
+  };
+}
+
+function clusterTransport(rootNodes: readonly string[], config: RedisCacheConfig): Transport {
+  const cluster = redis.createCluster({
+    rootNodes: rootNodes.map((url) => ({ url })),
+    RESP: 3,
+    defaults: { disableOfflineQueue: true, socket: socketOptions(config) },
+  });
+  // As for a single client: failures are reported by the calls, never by a crashing 'error' event.
+  cluster.on('error', () => {});
+  return {
+    // Masters only (isReadonly false): a replica may lag behind a write this process just made.
+    send: (key, args) => cluster.sendCommand(key, false, args as Arg[], BUFFERS),
+    connect: () => cluster.connect(),
+    destroy: () => cluster.destroy(),
+    subscriber: () => serverTransport(rootNodes[0]!, config).client,
+    routeOf: (key) => {
+      // A call with no key goes to any node: its failure or success says nothing about one master.
+      if (key === undefined) return 'any node';
+      const slot = keySlot(typeof key === 'string' ? Buffer.from(key) : key);
+      try {
+        return cluster.getSlotMaster(slot)?.address ?? `slot ${slot}`;
+      } catch {
+        return `slot ${slot}`; // the slot map is not known yet (or is being rediscovered)
+      }
+    },
+    routes: (route) => route === 'any node' || route.startsWith('slot ') || cluster.masters.some((master) => master.address === route),
+  };
+}
+
+function transportOf(target: TargetConfig, config: RedisCacheConfig): Transport {
+  return target.kind === 'cluster' ? clusterTransport(target.rootNodes, config) : serverTransport(target.url, config);
+}
+
 export class Connection {
-  readonly #client: Client;
+  readonly #transport: Transport;
   readonly #timeoutMs: number;
   readonly #onState: (state: Availability, cause: unknown) => void;
   #state: Availability = 'available';
+  /** The routes (transportOf's routeOf) whose last call failed for want of Redis: 'unavailable' while there is one. */
+  readonly #down = new Set<string>();
   #closed = false;
   /** Calls that failed for want of Redis (timeouts included), and timeouts alone. */
   unavailableCalls = 0;
   timeouts = 0;
 
-  private constructor(client: Client, config: RedisCacheConfig, onState: (state: Availability, cause: unknown) => void) {
-    this.#client = client;
+  private constructor(transport: Transport, config: RedisCacheConfig, onState: (state: Availability, cause: unknown) => void) {
+    this.#transport = transport;
     this.#timeoutMs = config.commandTimeoutMs;
     this.#onState = onState;
-    // node-redis reports every failed (re)connection as an 'error' event, and an EventEmitter with
-    // no 'error' listener would crash the process: the calls report failures instead.
-    client.on('error', () => {});
-    client.on('ready', () => this.#setState('available', undefined));
+    if ('client' in transport) {
+      const { client } = transport as { client: Client };
+      // node-redis reports every failed (re)connection as an 'error' event, and an EventEmitter with
+      // no 'error' listener would crash the process: the calls report failures instead.
+      client.on('error', () => {});
+      // (A cluster has no such event: its first successful call after an outage marks it available.)
+      client.on('ready', () => {
+        this.#down.clear();
+        this.#setState('available', undefined);
+      });
+    }
   }
 
-  /** Connects; a server that cannot be reached within `connectTimeoutMs` is a StoreUnavailableError (and nothing is left open). */
+  /** Connects; a target that cannot be reached within `connectTimeoutMs` is a StoreUnavailableError (and nothing is left open). */
   static async open(config: RedisCacheConfig, onState: (state: Availability, cause: unknown) => void): Promise<Connection> {
-    const client = redis.createClient({
-      url: config.url,
-      RESP: 3,
-      // Fail at once while reconnecting instead of queueing calls that the fail-safe should answer.
-      disableOfflineQueue: true,
-      socket: { connectTimeout: config.connectTimeoutMs, reconnectStrategy: reconnectDelay },
-    }) as Client;
-    const connection = new Connection(client, config, onState);
+    const transport = transportOf(config.target, config);
+    const connection = new Connection(transport, config, onState);
     let timer: NodeJS.Timeout | undefined;
     try {
       // node-redis retries a first connection forever: the deadline is ours.
       await Promise.race([
-        client.connect(),
+        transport.connect(),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no connection within ${config.connectTimeoutMs} ms`)), config.connectTimeoutMs);
         }),
       ]);
     } catch (error) {
-      client.destroy();
-      throw new StoreUnavailableError(`cannot connect to Redis at ${redact(config.url)}: ${(error as Error).message}`, { cause: error });
+      transport.destroy();
+      throw new StoreUnavailableError(`cannot connect to Redis at ${describeTarget(config.target)}: ${(error as Error).message}`, { cause: error });
     } finally {
       clearTimeout(timer);
     }
@@ -95,27 +183,32 @@ export class Connection {
     return this.#state;
   }
 
-  /** Runs one command; bulk strings come back as Buffers. */
-  async call<T>(args: readonly Arg[]): Promise<T> {
+  /**
+   * Runs one command; bulk strings come back as Buffers. `key` routes it on a cluster (the
+   * command's first key; none: any node); a single server ignores it.
+   */
+  async call<T>(args: readonly Arg[], key?: Arg): Promise<T> {
     if (this.#closed) throw new IllegalStateError('the RedisCache is closed');
+    const route = this.#transport.routeOf(key);
     let timer: NodeJS.Timeout | undefined;
     try {
       const reply = await Promise.race([
-        this.#client.sendCommand<T>(args, BUFFERS),
+        this.#transport.send<T>(key, args),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new CallTimeout(this.#timeoutMs)), this.#timeoutMs);
         }),
       ]);
-      this.#setState('available', undefined);
+      this.#answered(route);
       return reply;
     } catch (error) {
       if (error instanceof redis.ErrorReply) {
-        this.#setState('available', undefined); // the server answered
+        this.#answered(route); // the server answered
         throw error;
       }
       if (this.#closed) throw new IllegalStateError('the RedisCache is closed');
       this.unavailableCalls++;
       if (error instanceof CallTimeout) this.timeouts++;
+      this.#down.add(route);
       this.#setState('unavailable', error);
       throw new StoreUnavailableError(`Redis is unavailable: ${(error as Error).message}`, { cause: error });
     } finally {
@@ -127,10 +220,10 @@ export class Connection {
   async script<T>(script: Script, keys: readonly Buffer[], args: readonly Arg[]): Promise<T> {
     const tail = [String(keys.length), ...keys, ...args];
     try {
-      return await this.call<T>(['EVALSHA', script.sha, ...tail]);
+      return await this.call<T>(['EVALSHA', script.sha, ...tail], keys[0]);
     } catch (error) {
       if (!(error instanceof redis.ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return this.call<T>(['EVAL', script.source, ...tail]);
+      return this.call<T>(['EVAL', script.source, ...tail], keys[0]);
     }
   }
 
@@ -142,7 +235,7 @@ export class Connection {
    * next `synced`). Returns what closes it.
    */
   subscribe(channel: string, listener: (message: Buffer) => void, events: { synced?: () => void; lost?: () => void } = {}): () => void {
-    const subscriber = this.#client.duplicate();
+    const subscriber = this.#transport.subscriber();
     let subscribed = false;
     subscriber.on('error', () => events.lost?.());
     subscriber.on('reconnecting', () => events.lost?.());
@@ -170,7 +263,14 @@ export class Connection {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#client.destroy();
+    this.#transport.destroy();
+  }
+
+  /** A call on `route` got an answer: that route is up; the state is 'available' once no route is down. */
+  #answered(route: string): void {
+    this.#down.delete(route);
+    for (const down of this.#down) if (!this.#transport.routes(down)) this.#down.delete(down);
+    if (this.#down.size === 0) this.#setState('available', undefined);
   }
 
   #setState(state: Availability, cause: unknown): void {
@@ -189,9 +289,4 @@ class CallTimeout extends Error {
   constructor(ms: number) {
     super(`no reply within commandTimeoutMs (${ms} ms)`);
   }
-}
-
-/** The URL without its password, for messages. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
 }

@@ -5,10 +5,40 @@
 import { InvalidArgumentError } from '../errors.js';
 import { describeValue, readOptions } from '../shared/validate.js';
 
-/** Options of {@link RedisCache.connect}. */
-export interface RedisCacheOptions {
-  /** The server, as `redis://[[user]:password@]host[:port][/db]` or `rediss://…` (TLS). */
-  url: string;
+/**
+ * A Redis Cluster to connect to: some of its nodes, from which the client learns the others and
+ * which node serves which slot.
+ */
+export interface RedisClusterOptions {
+  /**
+   * URLs of one or more of the cluster's nodes (`redis://host:port`, `rediss://…` for TLS; user
+   * and password, if any, apply to every node). One reachable node is enough to discover the rest.
+   */
+  rootNodes: readonly string[];
+}
+
+/** Where the cache lives: one server (`url`), or a Redis Cluster (`cluster`). Exactly one of the two. */
+export type RedisTarget =
+  | {
+      /** The server, as `redis://[[user]:password@]host[:port][/db]` or `rediss://…` (TLS). */
+      url: string;
+      cluster?: never;
+    }
+  | {
+      /**
+       * A Redis Cluster: keys are spread over its masters by slot. Every operation that touches
+       * more than one key (getOrCompute's lease, its fencing counter and the value) keeps its keys
+       * in one slot with a hash tag, so the prefix must not contain `{` or `}`.
+       */
+      cluster: RedisClusterOptions;
+      url?: never;
+    };
+
+/** Options of {@link RedisCache.connect}: where (`url` or `cluster`), and how. */
+export type RedisCacheOptions = RedisTarget & RedisCacheSettings;
+
+/** The settings of a RedisCache, whichever the target. */
+export interface RedisCacheSettings {
   /** Prepended to every key this cache writes, so that caches sharing a server stay apart. Default `'sabre:'`. */
   prefix?: string;
   /** Time to live of entries written without `ttlMs`, in ms (> 0, or Infinity). Default Infinity. */
@@ -29,9 +59,12 @@ export interface RedisCacheOptions {
   leaseMs?: number;
 }
 
+/** The validated target: one server, or a cluster's root nodes. */
+export type TargetConfig = { readonly kind: 'server'; readonly url: string } | { readonly kind: 'cluster'; readonly rootNodes: readonly string[] };
+
 /** The validated configuration. */
 export interface RedisCacheConfig {
-  readonly url: string;
+  readonly target: TargetConfig;
   readonly prefix: string;
   readonly ttlMs: number;
   readonly commandTimeoutMs: number;
@@ -41,7 +74,7 @@ export interface RedisCacheConfig {
   readonly leaseMs: number;
 }
 
-const NAMES = ['url', 'prefix', 'ttlMs', 'commandTimeoutMs', 'connectTimeoutMs', 'graceMs', 'maxGraceEntries', 'leaseMs'] as const;
+const NAMES = ['url', 'cluster', 'prefix', 'ttlMs', 'commandTimeoutMs', 'connectTimeoutMs', 'graceMs', 'maxGraceEntries', 'leaseMs'] as const;
 
 /** A duration > 0 in ms; Infinity only where `infinite` allows it. */
 export function checkPositiveMs(value: unknown, what: string, infinite: boolean): number {
@@ -58,20 +91,24 @@ export function checkTtl(value: unknown, what: string, fallback: number): number
 /** Validates {@link RedisCacheOptions}; throws InvalidArgumentError naming the first bad option. */
 export function checkRedisOptions(options: unknown): RedisCacheConfig {
   if (typeof options !== 'object' || options === null) {
-    throw new InvalidArgumentError(`RedisCache.connect() needs an options object with a url, got ${describeValue(options)}`);
+    throw new InvalidArgumentError(`RedisCache.connect() needs an options object with a url or a cluster, got ${describeValue(options)}`);
   }
   const o = readOptions(options, NAMES, 'options');
-  if (typeof o.url !== 'string' || !/^(redis|rediss):\/\/./.test(o.url)) {
-    throw new InvalidArgumentError(`options.url must be a redis:// or rediss:// URL, got ${describeValue(o.url)}`);
-  }
+  const target = checkTarget(o.url, o.cluster);
   if (o.prefix !== undefined && typeof o.prefix !== 'string') throw new InvalidArgumentError(`options.prefix must be a string, got ${describeValue(o.prefix)}`);
+  if (target.kind === 'cluster' && /[{}]/.test(o.prefix ?? '')) {
+    // The cache puts a hash tag after the prefix (wire.ts); a brace in the prefix would move or empty it.
+    throw new InvalidArgumentError(
+      `options.prefix must not contain '{' or '}' on a cluster (the cache places its own hash tags), got ${describeValue(o.prefix)}`,
+    );
+  }
   const graceMs = o.graceMs === undefined || o.graceMs === 0 ? 0 : checkPositiveMs(o.graceMs, 'options.graceMs', true);
   const maxGraceEntries = o.maxGraceEntries ?? 10_000;
   if (typeof maxGraceEntries !== 'number' || !Number.isSafeInteger(maxGraceEntries) || maxGraceEntries < 0) {
     throw new InvalidArgumentError(`options.maxGraceEntries must be an integer >= 0, got ${describeValue(maxGraceEntries)}`);
   }
   return {
-    url: o.url,
+    target,
     prefix: o.prefix ?? 'sabre:',
     ttlMs: checkTtl(o.ttlMs, 'options.ttlMs', Infinity),
     commandTimeoutMs: o.commandTimeoutMs === undefined ? 2_000 : checkPositiveMs(o.commandTimeoutMs, 'options.commandTimeoutMs', false),
@@ -80,4 +117,36 @@ export function checkRedisOptions(options: unknown): RedisCacheConfig {
     maxGraceEntries,
     leaseMs: o.leaseMs === undefined ? 30_000 : checkPositiveMs(o.leaseMs, 'options.leaseMs', false),
   };
+}
+
+function checkUrl(url: unknown, what: string): string {
+  if (typeof url !== 'string' || !/^(redis|rediss):\/\/./.test(url)) {
+    throw new InvalidArgumentError(`${what} must be a redis:// or rediss:// URL, got ${describeValue(url)}`);
+  }
+  return url;
+}
+
+/** Exactly one of `url` and `cluster`; a cluster's root nodes a non-empty list of URLs. */
+function checkTarget(url: unknown, cluster: unknown): TargetConfig {
+  if (url !== undefined && cluster !== undefined)
+    throw new InvalidArgumentError('options: give either url (one server) or cluster (a Redis Cluster), not both');
+  if (cluster === undefined) {
+    if (url === undefined) throw new InvalidArgumentError('options: url (one server) or cluster (a Redis Cluster) is required');
+    return { kind: 'server', url: checkUrl(url, 'options.url') };
+  }
+  const { rootNodes } = readOptions(cluster, ['rootNodes'], 'options.cluster');
+  if (!Array.isArray(rootNodes) || rootNodes.length === 0) {
+    throw new InvalidArgumentError(`options.cluster.rootNodes must be a non-empty array of redis:// URLs, got ${describeValue(rootNodes)}`);
+  }
+  return { kind: 'cluster', rootNodes: Object.freeze(rootNodes.map((node, i) => checkUrl(node, `options.cluster.rootNodes[${i}]`))) };
+}
+
+/** The target as messages show it: URLs without their passwords. */
+export function describeTarget(target: TargetConfig): string {
+  return target.kind === 'server' ? redact(target.url) : `the cluster of ${target.rootNodes.map(redact).join(', ')}`;
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
 }

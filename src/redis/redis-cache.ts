@@ -80,15 +80,16 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     this.#config = config;
     this.#connection = connection;
     this.#atomic = new AtomicOps(connection, serverVersion);
-    this.#keys = new KeySpace(config.prefix);
+    this.#keys = new KeySpace(config.prefix, config.target.kind === 'cluster');
     this.#failSafe = new FailSafe(config.graceMs, config.maxGraceEntries);
     this.#flights = new SingleFlight(connection, this.#keys, this.#flightCounters);
     onState.handler = (state, cause) => this.#failSafe.stateChanged(state, cause);
   }
 
   /**
-   * Connects to Redis. Options are validated first (InvalidArgumentError naming the bad one); a
-   * server that cannot be reached within `connectTimeoutMs` is a StoreUnavailableError.
+   * Connects to Redis: one server (`{ url }`) or a Redis Cluster (`{ cluster: { rootNodes } }`).
+   * Options are validated first (InvalidArgumentError naming the bad one); a server or cluster
+   * that cannot be reached within `connectTimeoutMs` is a StoreUnavailableError.
    */
   static async connect<V = unknown>(options: RedisCacheOptions): Promise<RedisCache<V>> {
     const config = checkRedisOptions(options);
@@ -133,7 +134,7 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
   async has(key: CacheKey): Promise<boolean> {
     const k = this.#keys.value(key);
     try {
-      return (await this.#connection.call<number>(['EXISTS', k])) === 1;
+      return (await this.#connection.call<number>(['EXISTS', k], k)) === 1;
     } catch (error) {
       return this.#failSafe.rescue(k, error, false) !== undefined;
     }
@@ -141,7 +142,8 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
 
   /** Remaining time to live of `key` in ms: Infinity if it never expires, undefined if there is no such entry. */
   async ttl(key: CacheKey): Promise<number | undefined> {
-    const pttl = await this.#failSafe.counted(this.#connection.call<number>(['PTTL', this.#keys.value(key)]));
+    const k = this.#keys.value(key);
+    const pttl = await this.#failSafe.counted(this.#connection.call<number>(['PTTL', k], k));
     return pttl === -2 ? undefined : pttl === -1 ? Infinity : pttl;
   }
 
@@ -152,7 +154,7 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     const k = this.#keys.value(key);
     const raw = encodeForRedis(value);
     const ttl = this.#ttlFrom(options);
-    await this.#failSafe.write(k, this.#connection.call(['SET', k, raw, ...(ttl === Infinity ? [] : ['PX', String(Math.ceil(ttl))])]));
+    await this.#failSafe.write(k, this.#connection.call(['SET', k, raw, ...(ttl === Infinity ? [] : ['PX', String(Math.ceil(ttl))])], k));
     this.#counters.sets++;
     this.#failSafe.confirm(k, raw);
     return this;
@@ -163,7 +165,7 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     const k = this.#keys.value(key);
     const raw = encodeForRedis(value);
     const ttl = this.#ttlFrom(options);
-    const reply = await this.#failSafe.write(k, this.#connection.call(['SET', k, raw, 'NX', ...(ttl === Infinity ? [] : ['PX', String(Math.ceil(ttl))])]));
+    const reply = await this.#failSafe.write(k, this.#connection.call(['SET', k, raw, 'NX', ...(ttl === Infinity ? [] : ['PX', String(Math.ceil(ttl))])], k));
     if (reply === null) return false;
     this.#counters.sets++;
     this.#failSafe.confirm(k, raw);
@@ -245,14 +247,14 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     const k = this.#keys.value(key);
     if (ttlMs === undefined) throw new InvalidArgumentError('expire(key, ttlMs): ttlMs is required (Infinity removes the expiry)');
     const ttl = checkPositiveMs(ttlMs, 'ttlMs', true);
-    const done = ttl === Infinity ? this.#atomic.persist(k) : this.#connection.call<number>(['PEXPIRE', k, String(Math.ceil(ttl))]).then((n) => n === 1);
+    const done = ttl === Infinity ? this.#atomic.persist(k) : this.#connection.call<number>(['PEXPIRE', k, String(Math.ceil(ttl))], k).then((n) => n === 1);
     return this.#failSafe.counted(done);
   }
 
   /** Deletes `key`; true if it held an entry. */
   async delete(key: CacheKey): Promise<boolean> {
     const k = this.#keys.value(key);
-    const removed = (await this.#failSafe.write(k, this.#connection.call<number>(['DEL', k]))) === 1;
+    const removed = (await this.#failSafe.write(k, this.#connection.call<number>(['DEL', k], k))) === 1;
     if (removed) this.#counters.deletes++;
     this.#failSafe.confirm(k, undefined);
     return removed;
@@ -342,7 +344,7 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
 
   /** GET with the fail-safe. */
   async #read(k: Buffer): Promise<V | undefined> {
-    const raw = await this.#failSafe.read(k, this.#connection.call<Buffer | null>(['GET', k]));
+    const raw = await this.#failSafe.read(k, this.#connection.call<Buffer | null>(['GET', k], k));
     return raw === null ? undefined : (decodeFromRedis(raw) as V);
   }
 
@@ -357,7 +359,7 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     if (!isClone(want)) return false;
     const expected = decodeFromRedis(want);
     for (;;) {
-      const stored = await this.#connection.call<Buffer | null>(['GET', k]);
+      const stored = await this.#connection.call<Buffer | null>(['GET', k], k);
       if (stored === null || !isClone(stored) || !isDeepStrictEqual(decodeFromRedis(stored), expected)) return false;
       if (await attempt(stored)) return true;
     }

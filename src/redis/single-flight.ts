@@ -3,7 +3,8 @@
  * processes, one computes at a time and the others wait for its value.
  *
  * The computer holds a lease: a key next to the value's (wire.ts), taken with SET NX PX and
- * holding a fencing token (a server-wide counter, INCR, plus a random part). While it computes it
+ * holding a fencing token (a counter, INCR, plus a random part; the counter is the server's, or on
+ * a cluster the one of the key's hash tag, so that the scripts' keys share a slot). While it computes it
  * renews the lease (every third of leaseMs, only while the lease still holds its token); when it
  * is done, one script stores the value and deletes the lease only if the lease still holds its
  * token, then announces the end on a pub/sub channel. A computer whose lease ran out (it was
@@ -83,7 +84,7 @@ export class SingleFlight {
     for (;;) {
       const [kind, payload] = await this.#connection.script<[number, Buffer | number]>(
         ACQUIRE,
-        [valueKey, leaseKey, this.#keys.fence],
+        [valueKey, leaseKey, this.#keys.fence(valueKey)],
         [String(Math.ceil(leaseMs)), randomUUID()],
       );
       if (kind === 0) return { found: payload as Buffer, waited };

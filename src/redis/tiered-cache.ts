@@ -14,11 +14,18 @@
  *
  * getOrCompute is single-flight at two levels: the threads of a process share one L1 flight
  * (SharedCache.getOrCompute), whose computation is the processes' Redis flight (a lease).
+ *
+ * The staleness bound: once the announcement of a write has been delivered to a process (its
+ * subscriber connection received it, and the event loop ran its handler), no thread of that
+ * process reads the value the write replaced; before that, a read may still return it from L1.
+ * The delivery time is what bounds staleness in practice (a PUBLISH and one hop: measured by
+ * test/redis-staleness.test.ts); `localTtlMs` bounds what no announcement reaches (a lost
+ * PUBLISH, counted in invalidationsLost).
  */
 import { randomBytes } from 'node:crypto';
 import { type CacheKey, hashBytes } from '../cache/codec.js';
 import { InvalidArgumentError, SabreError } from '../errors.js';
-import { SharedCache } from '../index.js';
+import { SharedCache, type SharedCacheHandle, type SharedCacheOptions } from '../index.js';
 import { describeValue, readOptions } from '../shared/validate.js';
 import type { AsyncCache, AsyncCacheStats, AsyncComputeOptions, AsyncSetOptions } from '../async-cache.js';
 import type { Connection } from './connection.js';
@@ -26,10 +33,31 @@ import { type RedisCacheOptions, checkPositiveMs } from './options.js';
 import { RedisCache, type RedisCacheStats, internals } from './redis-cache.js';
 import type { KeySpace } from './wire.js';
 
-/** Options of {@link TieredCache.connect}: those of RedisCache, and the longest an L1 entry lives. */
-export interface TieredCacheOptions extends RedisCacheOptions {
-  /** How long a value copied from Redis stays in L1 at most, in ms. Default 10,000. */
+/** Options of {@link TieredCache.connect}: those of RedisCache (L2, `url` or `cluster`), then L1's. */
+export type TieredCacheOptions<V = unknown> = RedisCacheOptions & {
+  /**
+   * L1: the options of the SharedCache that TieredCache creates for this process (every worker
+   * thread then shares it through {@link TieredCache.handle}), or a SharedCache of this process
+   * to use as L1 (one you created, or attached from a handle).
+   */
+  l1: SharedCacheOptions | SharedCache<V>;
+  /**
+   * How long a value copied from Redis stays in L1 at most, in ms (> 0, finite). Default 10,000.
+   * The backstop of the staleness bound: a write whose announcement never arrives (the publish
+   * failed, counted in invalidationsLost) is read stale from L1 for at most this long.
+   */
   localTtlMs?: number;
+};
+
+/**
+ * What a worker thread needs to open the same TieredCache (`TieredCache.attach(handle)`): L1's
+ * SharedCache handle and the Redis options. Pass it in `workerData` or a message; it holds the
+ * Redis URLs, credentials included, so keep it inside the process.
+ */
+export interface TieredCacheHandle {
+  readonly kind: 'sabre/tiered-cache';
+  readonly l1: SharedCacheHandle;
+  readonly options: Readonly<RedisCacheOptions & { localTtlMs: number }>;
 }
 
 /** The counters of one TieredCache. */
@@ -54,9 +82,9 @@ const SEQUENCE_STRIPES = 1_024;
  *
  * @example
  * ```ts
- * const local = SharedCache.create({ maxEntries: 10_000, maxBytes: 16 << 20 }); // attach local.handle in each worker
- * const cache = await TieredCache.connect(local, { url: 'redis://127.0.0.1:6379', prefix: 'app:', localTtlMs: 5_000 });
+ * const cache = await TieredCache.connect({ url: 'redis://127.0.0.1:6379', prefix: 'app:', l1: { maxEntries: 10_000, maxBytes: 16 << 20 } });
  * await cache.getOrCompute('user:1', () => loadUser(1)); // one computation across every thread and process
+ * new Worker(file, { workerData: cache.handle }); // there: await TieredCache.attach(workerData), over the same L1
  * ```
  */
 export class TieredCache<V = unknown> implements AsyncCache<V> {
@@ -65,8 +93,13 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
   readonly #connection: Connection;
   readonly #keys: KeySpace;
   readonly #localTtlMs: number;
+  readonly #handle: TieredCacheHandle;
   readonly #unsubscribe: () => void;
-  /** Starts each announcement of this TieredCache, so that it ignores its own (its writes drop L1 themselves). */
+  /**
+   * Starts each announcement of this TieredCache, so that it ignores its own (its writes drop L1
+   * themselves). One per thread, not per process: another thread's read may fill L1 just after
+   * this thread's write dropped the key, and only the announcement, heard there, drops that copy.
+   */
   readonly #origin = randomBytes(ORIGIN_BYTES);
   /**
    * Announcements seen, per stripe of keys (by hash), and resynchronisations: a read of a key that
@@ -78,11 +111,12 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
   #synced = false;
   readonly #counters = { hits: 0, misses: 0, localHits: 0, sets: 0, deletes: 0, invalidationsReceived: 0, invalidationsLost: 0 };
 
-  private constructor(local: SharedCache<V>, redis: RedisCache<V>, localTtlMs: number) {
+  private constructor(local: SharedCache<V>, redis: RedisCache<V>, options: TieredCacheHandle['options']) {
     this.#local = local;
     this.#redis = redis;
     ({ connection: this.#connection, keys: this.#keys } = redis[internals]());
-    this.#localTtlMs = localTtlMs;
+    this.#localTtlMs = options.localTtlMs;
+    this.#handle = Object.freeze({ kind: 'sabre/tiered-cache', l1: local.handle, options });
     this.#unsubscribe = this.#connection.subscribe(this.#keys.invalidations, (message) => this.#invalidated(message), {
       synced: () => {
         // Announcements may have been missed while the subscription was down: start L1 afresh.
@@ -98,16 +132,46 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
   }
 
   /**
-   * Connects L2 (`options` as RedisCache.connect's, plus `localTtlMs`) over `local`, a SharedCache
-   * this process owns (create it once and attach it in every worker, each worker then connecting
-   * its own TieredCache over it).
+   * Creates L1 (a SharedCache from `options.l1`, or uses the SharedCache given there) and
+   * connects L2 (the other options, as RedisCache.connect's). Bad options are refused with an
+   * InvalidArgumentError naming them, before any connection is opened; an unreachable Redis is
+   * a StoreUnavailableError.
    */
-  static async connect<V = unknown>(local: SharedCache<V>, options: TieredCacheOptions): Promise<TieredCache<V>> {
-    if (!(local instanceof SharedCache)) throw new InvalidArgumentError(`local must be a SharedCache, got ${describeValue(local)}`);
+  static async connect<V = unknown>(options: TieredCacheOptions<V>): Promise<TieredCache<V>> {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`options must be an object, got ${describeValue(options)}`);
-    const { localTtlMs, ...redisOptions } = options;
+    const { l1, localTtlMs, ...redisOptions } = options;
     const ttl = localTtlMs === undefined ? 10_000 : checkPositiveMs(localTtlMs, 'options.localTtlMs', false);
-    return new TieredCache(local, await RedisCache.connect<V>(redisOptions), ttl);
+    let local: SharedCache<V>;
+    if (l1 instanceof SharedCache) local = l1;
+    else if (typeof l1 === 'object' && l1 !== null) local = SharedCache.create<V>(l1 as SharedCacheOptions);
+    else throw new InvalidArgumentError(`options.l1 must be SharedCache options ({ maxEntries, maxBytes, ... }) or a SharedCache, got ${describeValue(l1)}`);
+    return TieredCache.#open(local, { ...(redisOptions as RedisCacheOptions), localTtlMs: ttl });
+  }
+
+  /**
+   * The same TieredCache in another worker thread of this process: L1 is the SharedCache of
+   * `handle` (shared, not copied), L2 a Redis connection of the thread's own (connected here).
+   */
+  static async attach<V = unknown>(handle: TieredCacheHandle): Promise<TieredCache<V>> {
+    if (handle?.kind !== 'sabre/tiered-cache' || typeof handle.options !== 'object') {
+      throw new InvalidArgumentError(`not a TieredCache handle: ${describeValue(handle)}`);
+    }
+    return TieredCache.#open(SharedCache.attach<V>(handle.l1), handle.options);
+  }
+
+  static async #open<V>(local: SharedCache<V>, options: TieredCacheHandle['options']): Promise<TieredCache<V>> {
+    const { localTtlMs: _, ...redisOptions } = options;
+    return new TieredCache(local, await RedisCache.connect<V>(redisOptions as RedisCacheOptions), Object.freeze({ ...options }));
+  }
+
+  /** What a worker thread passes to {@link TieredCache.attach} to open this TieredCache over the same L1. */
+  get handle(): TieredCacheHandle {
+    return this.#handle;
+  }
+
+  /** L1: the SharedCache of this process (its stats() are the process's, every thread's). */
+  get local(): SharedCache<V> {
+    return this.#local;
   }
 
   /** Whether L1 is being filled (the invalidation subscription is in place). */

@@ -1,6 +1,6 @@
 /**
  * A separate process using a RedisCache, for the cross-process tests (run from dist/ after the
- * build). argv: url, prefix, op, key, arg. It connects, prints 'ready', waits for a line on stdin
+ * build). argv: target (a URL, or a cluster's root nodes joined by commas), prefix, op, key, arg. It connects, prints 'ready', waits for a line on stdin
  * (so that every child starts its race at once), does the op and prints its result as JSON.
  *
  * ops: setIfAbsent (arg: this child's id), compareAndSet (0 → id), increment (arg: how many),
@@ -9,9 +9,10 @@
  */
 import { createInterface } from 'node:readline';
 import { RedisCache } from '../../src/redis/index.js';
+import { targetOf } from './redis-target.js';
 
-const [url = '', prefix = '', op = '', key = '', arg = '0'] = process.argv.slice(2);
-const cache = await RedisCache.connect({ url, prefix });
+const [target = '', prefix = '', op = '', key = '', arg = '0'] = process.argv.slice(2);
+const cache = await RedisCache.connect({ ...targetOf(target), prefix });
 console.log('ready');
 const input = createInterface({ input: process.stdin });
 await new Promise<void>((resolve) => input.once('line', () => resolve()));

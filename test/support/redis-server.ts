@@ -6,7 +6,7 @@
  */
 import { REDIS_SERVER, findRedisServer } from '../../bench/support/redis-server.js';
 
-export { REDIS_SERVER, RedisServer, freePort } from '../../bench/support/redis-server.js';
+export { REDIS_SERVER, RedisServer, freePort, sleep } from '../../bench/support/redis-server.js';
 
 /** `redis-server --version`'s line, or undefined when there is no server to run. */
 export const redisServerVersion = findRedisServer();

@@ -1,15 +1,15 @@
 /**
- * A worker thread with a TieredCache over the process's shared L1, for the TieredCache thread
- * tests (run from dist/). workerData: { handle, url, prefix }. Answers each message
- * { id, op, key, ms } with { id, value } or { id, error }: op 'get', 'set' (value: ms), or
- * 'compute' (getOrCompute whose compute counts itself in Redis under 'computes' and sleeps ms).
+ * A worker thread opening the process's TieredCache from its handle (TieredCache.attach: the
+ * same L1, a Redis connection of its own), for the TieredCache thread tests (run from dist/).
+ * workerData: a TieredCacheHandle. Answers each message { id, op, key, ms } with { id, value }
+ * or { id, error }: op 'get', 'set' (value: ms), 'localHits' (this thread's L1 hits so far),
+ * 'close', or 'compute' (getOrCompute whose compute counts itself in Redis under 'computes' and
+ * sleeps ms).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SharedCache, type SharedCacheHandle } from '../../src/index.js';
-import { TieredCache } from '../../src/redis/index.js';
+import { TieredCache, type TieredCacheHandle } from '../../src/redis/index.js';
 
-const { handle, url, prefix } = workerData as { handle: SharedCacheHandle; url: string; prefix: string };
-const cache = await TieredCache.connect(SharedCache.attach(handle), { url, prefix });
+const cache = await TieredCache.attach(workerData as TieredCacheHandle);
 while (!cache.synced) await new Promise((resolve) => setTimeout(resolve, 5));
 
 parentPort!.on('message', async ({ id, op, key, ms }: { id: number; op: string; key: string; ms: number }) => {
@@ -17,6 +17,7 @@ parentPort!.on('message', async ({ id, op, key, ms }: { id: number; op: string; 
     let value: unknown;
     if (op === 'get') value = await cache.get(key);
     else if (op === 'set') value = await cache.set(key, ms).then(() => true);
+    else if (op === 'localHits') value = (await cache.stats()).localHits;
     else if (op === 'close') value = await cache.close().then(() => true);
     else
       value = await cache.getOrCompute(key, async () => {
