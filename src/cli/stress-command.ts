@@ -152,7 +152,13 @@ async function stress(ids: string[], options: StressOptions): Promise<number> {
   }
 }
 
-async function runJobs(jobs: readonly VariantJob[], run: RunOptions, options: StressOptions, outputs: ReportOutput[], store: StorePlan | undefined): Promise<number> {
+async function runJobs(
+  jobs: readonly VariantJob[],
+  run: RunOptions,
+  options: StressOptions,
+  outputs: ReportOutput[],
+  store: StorePlan | undefined,
+): Promise<number> {
   const startedAt = new Date();
   const bar = options.progress !== false && process.stderr.isTTY ? new ProgressBar() : undefined;
   const verdicts: Verdict[] = [];

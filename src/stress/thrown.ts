@@ -14,4 +14,3 @@ function firstLine(text: string): string {
   const line = text.split('\n', 1)[0]!;
   return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
-

@@ -124,7 +124,9 @@ export class ProcessActors {
           child.on('message', (message: ChildMessage) => {
             if (message.kind === 'ready') resolve();
           });
-          child.once('exit', (code, signal) => reject(new HarnessOutcome(`threw ActorExited: actor ${i} ${signal ?? `exited with code ${code}`}`, actor.stderr.trim())));
+          child.once('exit', (code, signal) =>
+            reject(new HarnessOutcome(`threw ActorExited: actor ${i} ${signal ?? `exited with code ${code}`}`, actor.stderr.trim())),
+          );
           child.once('error', (error) => reject(new HarnessOutcome(`threw ActorExited: actor ${i} could not start`, error.message)));
         }),
       );
@@ -164,7 +166,9 @@ export class ProcessActors {
    * hang, a death, a throw) rejects, after every answer or deadline is in.
    */
   async all(op: string, payload: unknown | ((actor: number) => unknown), deadlineMs: number): Promise<unknown[]> {
-    const calls = this.#actors.map((a) => this.call(a.index, op, typeof payload === 'function' ? (payload as (actor: number) => unknown)(a.index) : payload, deadlineMs));
+    const calls = this.#actors.map((a) =>
+      this.call(a.index, op, typeof payload === 'function' ? (payload as (actor: number) => unknown)(a.index) : payload, deadlineMs),
+    );
     const settled = await Promise.allSettled(calls);
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
@@ -201,11 +205,11 @@ export class ProcessActors {
         // the channel closed meanwhile: it is killed below
       }
     }
-    await Promise.race([Promise.all(gone), sleep(CLOSE_MS)]);
+    await Promise.race([Promise.all(gone), sleep(CLOSE_MS, undefined, { ref: false })]);
     for (const a of this.#actors) {
       if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill('SIGKILL');
     }
-    await Promise.race([Promise.all(gone), sleep(5_000)]);
+    await Promise.race([Promise.all(gone), sleep(5_000, undefined, { ref: false })]);
     for (const a of this.#actors) a.release();
   }
 

@@ -102,7 +102,9 @@ export class OwnedRedisServer {
   async restart(readyMs = 20_000): Promise<void> {
     if (this.#child !== undefined) throw new SabreError('ERR_SABRE_ILLEGAL_STATE', 'the redis-server is already running');
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.#dir, '--save', '', '--appendonly', 'yes'];
-    const child = spawn(this.#binary, [...args, '--appendfsync', 'always', '--daemonize', 'no'], { stdio: 'ignore' });
+    // Its own process group: a Ctrl-C in the terminal is for sabre (which stops at the next trial),
+    // not for the server under a trial; sabre kills it itself (and at exit: killOnExit).
+    const child = spawn(this.#binary, [...args, '--appendfsync', 'always', '--daemonize', 'no'], { stdio: 'ignore', detached: true });
     this.#child = child;
     this.#release = killOnExit(child);
     let exited = false;
@@ -128,7 +130,7 @@ export class OwnedRedisServer {
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGKILL');
-    await Promise.race([gone, sleep(10_000)]);
+    await Promise.race([gone, sleep(10_000, undefined, { ref: false })]);
   }
 
   /** Kills the server and removes its files. */

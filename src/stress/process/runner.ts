@@ -138,7 +138,15 @@ export async function runProcessVariant(scenario: ProcessScenario<Params>, varia
     samples: summarize(new Map([...samples].map(([name, r]) => [name, r.values]))),
     params,
     seed,
-    replay: encodeToken({ v: 2, scenario: storeScenarioId(scenario), variant, seed, ...(first ? { trial: first.trial } : {}), trials: Math.max(1, trials), params }),
+    replay: encodeToken({
+      v: 2,
+      scenario: storeScenarioId(scenario),
+      variant,
+      seed,
+      ...(first ? { trial: first.trial } : {}),
+      trials: Math.max(1, trials),
+      params,
+    }),
     ...(interrupted ? { interrupted } : {}),
     ...(error !== undefined ? { error } : {}),
   };

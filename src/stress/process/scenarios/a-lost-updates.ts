@@ -38,13 +38,19 @@ export const processLostUpdates: ProcessScenario<typeof params> = {
         go: async (): Promise<StampedOp[]> => {
           const ops: StampedOp[] = [];
           for (let i = shareOf(ctx.params.increments, ctx.actors, ctx.actor); i > 0; i--) {
-            const done = await stamped(Op.increment, 0, 1, async () => {
-              if (ctx.variant !== 'unsafe') return cache.increment(key);
-              const next = (((await cache.get(key)) as number | undefined) ?? 0) + 1;
-              await yieldPoint(ctx.random);
-              await cache.set(key, next);
-              return next;
-            }, Number);
+            const done = await stamped(
+              Op.increment,
+              0,
+              1,
+              async () => {
+                if (ctx.variant !== 'unsafe') return cache.increment(key);
+                const next = (((await cache.get(key)) as number | undefined) ?? 0) + 1;
+                await yieldPoint(ctx.random);
+                await cache.set(key, next);
+                return next;
+              },
+              Number,
+            );
             ops.push(done.op);
           }
           return ops;

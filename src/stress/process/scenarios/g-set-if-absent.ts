@@ -20,7 +20,7 @@ const params = { workers: 20, ttlSeconds: 86_400 };
 export const processSetIfAbsent: ProcessScenario<typeof params> = {
   id: 'G',
   name: 'set-if-absent',
-  title: 'Set-if-absent by 20 processes released together on Redis (first writer wins, 24 h expiry)',
+  title: 'Set-if-absent by processes released together on Redis (20 by default; first writer wins, 24 h expiry)',
   audit: 'G',
   variants: { unsafe: 'if (!(await has(key))) await set(key): two round trips', safe: 'await cache.setIfAbsent(key, value, { ttlMs }): one SET NX PX' },
   params,
@@ -47,14 +47,26 @@ export const processSetIfAbsent: ProcessScenario<typeof params> = {
         },
         go: async (): Promise<StampedOp[]> => {
           const ttlMs = ctx.params.ttlSeconds * 1_000;
-          const won = await stamped(Op.setIfAbsent, 0, value, async () => {
-            if (ctx.variant !== 'unsafe') return cache.setIfAbsent(key, value, { ttlMs });
-            const absent = !(await cache.has(key));
-            await yieldPoint(ctx.random);
-            if (absent) await cache.set(key, value, { ttlMs });
-            return absent;
-          }, Number);
-          const read = await stamped(Op.get, 0, 0, () => cache.get(key), (v) => (v === undefined ? ABSENT : Number(v)));
+          const won = await stamped(
+            Op.setIfAbsent,
+            0,
+            value,
+            async () => {
+              if (ctx.variant !== 'unsafe') return cache.setIfAbsent(key, value, { ttlMs });
+              const absent = !(await cache.has(key));
+              await yieldPoint(ctx.random);
+              if (absent) await cache.set(key, value, { ttlMs });
+              return absent;
+            },
+            Number,
+          );
+          const read = await stamped(
+            Op.get,
+            0,
+            0,
+            () => cache.get(key),
+            (v) => (v === undefined ? ABSENT : Number(v)),
+          );
           return [won.op, read.op];
         },
       },

@@ -47,7 +47,11 @@ export const processFailSafe: ProcessScenario<typeof params> = {
   trialTimeoutMs: 20_000,
   needsOwnedServer: 'it kills and restarts the Redis server mid-run, so it needs a server sabre owns: --store redis',
   outcomes: [
-    { id: 'every call acknowledged, served or failed typed', grade: 'ACCEPTABLE', description: 'no silent success; every acknowledged write survived the restart' },
+    {
+      id: 'every call acknowledged, served or failed typed',
+      grade: 'ACCEPTABLE',
+      description: 'no silent success; every acknowledged write survived the restart',
+    },
     { id: /^silent success/, grade: 'FORBIDDEN', description: 'a call reported success (a write, or a read of nothing) while Redis had not done it' },
   ],
 
@@ -127,7 +131,11 @@ export const processFailSafe: ProcessScenario<typeof params> = {
     const everyActor = (test: (p: Progress) => boolean) => () => actors.every((a) => test(progress(a)));
     await ctx.actors.all('go', { trial: ctx.trial }, ctx.deadlineMs);
     try {
-      await ctx.actors.waitUntil(everyActor((p) => p.calls >= 5), ctx.deadlineMs, 'every actor made calls before the outage');
+      await ctx.actors.waitUntil(
+        everyActor((p) => p.calls >= 5),
+        ctx.deadlineMs,
+        'every actor made calls before the outage',
+      );
       await server.kill();
       await ctx.actors.waitUntil(
         everyActor((p) => p.duringOutage >= ctx.params.outageCalls),
@@ -137,7 +145,11 @@ export const processFailSafe: ProcessScenario<typeof params> = {
     } finally {
       if (!server.running) await server.restart();
     }
-    await ctx.actors.waitUntil(everyActor((p) => p.answeredAfter >= 5), ctx.deadlineMs, 'every actor was answered again after the restart');
+    await ctx.actors.waitUntil(
+      everyActor((p) => p.answeredAfter >= 5),
+      ctx.deadlineMs,
+      'every actor was answered again after the restart',
+    );
     await untilAvailable(ctx.cache, ctx.deadlineMs);
     const reports = (await ctx.actors.all('stop', undefined, ctx.deadlineMs)) as Report[];
     let missing = 0;

@@ -77,15 +77,26 @@ export const processTieredInvalidation: ProcessScenario<P> = {
   name: 'tiered-invalidation',
   title: 'TieredCache: a write in one process is never read stale in another beyond the invalidation',
   audit: 'tiered',
-  variants: { unsafe: 'L1 in front of Redis, no invalidation (only localTtlMs bounds a stale copy)', safe: 'TieredCache: pub/sub invalidation, guarded L1 fills' },
+  variants: {
+    unsafe: 'L1 in front of Redis, no invalidation (only localTtlMs bounds a stale copy)',
+    safe: 'TieredCache: pub/sub invalidation, guarded L1 fills',
+  },
   params,
   actors: (p) => Math.max(2, p.workers),
   trials: { full: 500, quick: 10 },
   trialTimeoutMs: 10_000,
   outcomes: [
     { id: FRESH, grade: 'ACCEPTABLE', description: 'every stale read ended when the invalidation was delivered' },
-    { id: 'stale after its invalidation was delivered', grade: 'FORBIDDEN', description: "a read begun after the reader's L1 was told of the write returned the old value" },
-    { id: /^stale \d+ ms after the write, no invalidation$/, grade: 'FORBIDDEN', description: 'an L1 kept serving the old value with no invalidation (beyond deliveryMs)' },
+    {
+      id: 'stale after its invalidation was delivered',
+      grade: 'FORBIDDEN',
+      description: "a read begun after the reader's L1 was told of the write returned the old value",
+    },
+    {
+      id: /^stale \d+ ms after the write, no invalidation$/,
+      grade: 'FORBIDDEN',
+      description: 'an L1 kept serving the old value with no invalidation (beyond deliveryMs)',
+    },
     { id: 'a value that was never written', grade: 'FORBIDDEN', description: 'a read returned neither the old nor the new value' },
     { id: NO_DELIVERY, grade: 'INTERESTING', description: 'a reader read the new value, but its invalidation did not arrive within deliveryMs' },
   ],
@@ -152,9 +163,10 @@ export const processTieredInvalidation: ProcessScenario<P> = {
       const raced = racing.find((o) => o !== undefined);
       if (raced !== undefined) return raced;
       const readers = Array.from({ length: ctx.actors.count - 1 }, (_, i) => i + 1);
-      const checks = (await Promise.all(
-        readers.map((a) => ctx.actors.call(a, 'check', { ...round, ackedAt }, ctx.deadlineMs)),
-      )) as Array<{ outcome: string; staleMs: number }>;
+      const checks = (await Promise.all(readers.map((a) => ctx.actors.call(a, 'check', { ...round, ackedAt }, ctx.deadlineMs)))) as Array<{
+        outcome: string;
+        staleMs: number;
+      }>;
       for (const check of checks) ctx.sample('ms from the write to the first fresh read', check.staleMs);
       return checks.find((c) => c.outcome !== FRESH)?.outcome ?? FRESH;
     } finally {
