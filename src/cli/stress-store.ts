@@ -5,7 +5,7 @@
  * @redis/client) are loaded only here, on demand: the default in-memory run never loads them.
  */
 import type { RunOptions } from '../stress/runner.js';
-import { type Variant, unknownParams, VARIANTS } from '../stress/scenario.js';
+import { type Variant, resolveParams, unknownParams, VARIANTS } from '../stress/scenario.js';
 import type { Verdict } from '../stress/verdict.js';
 import { UsageError } from './exit-codes.js';
 
@@ -44,6 +44,14 @@ export async function planStoreRun(ids: readonly string[], store: string, run: R
   }
   const unknown = unknownParams(scenarios, run.params ?? {});
   if (unknown.length > 0) throw new UsageError(`--param ${unknown.join(', ')}: no scenario of this run has such a parameter`);
+  for (const scenario of scenarios) {
+    try {
+      const actors = scenario.actors(resolveParams(scenario, run.params ?? {}));
+      if (!Number.isInteger(actors) || actors < 1) throw new RangeError(`${scenario.id}: actors must be an integer >= 1, got ${actors}`);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
   const external = store !== 'redis';
   const skipped = external ? scenarios.filter((s) => s.needsOwnedServer !== undefined).map((s) => `${s.id} skipped: ${s.needsOwnedServer}`) : [];
   const runnable = external ? scenarios.filter((s) => s.needsOwnedServer === undefined) : scenarios;
