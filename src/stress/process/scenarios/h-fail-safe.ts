@@ -10,6 +10,8 @@
  * RedisCache with graceMs: the error surfaces, typed, and is counted.
  */
 import { StoreUnavailableError } from '../../../redis/index.js';
+import { thrownOutcome } from '../../thrown.js';
+import { HarnessOutcome } from '../actors.js';
 import type { ProcessScenario } from '../process-scenario.js';
 import { connectRedis, untilAvailable } from './support.js';
 
@@ -23,6 +25,8 @@ interface Progress {
   /** Calls made since this actor saw Redis unavailable, and of those, answered by Redis. */
   readonly duringOutage: number;
   readonly answeredAfter: number;
+  /** What ended the actor's loop, if something it did not expect did (a `threw …` outcome). */
+  readonly failed?: string;
 }
 
 /** What an actor reports at the end of a trial. */
@@ -109,7 +113,12 @@ export const processFailSafe: ProcessScenario<typeof params> = {
       handlers: {
         go: (payload: { trial: number }) => {
           stop = false;
-          running = loop(payload.trial);
+          running = loop(payload.trial).catch((error: unknown) => {
+            // Told to the parent at once (its waits end), and again by 'stop'.
+            ctx.emit({ trial: payload.trial, calls: 0, duringOutage: 0, answeredAfter: 0, failed: thrownOutcome(error) } satisfies Progress);
+            throw error;
+          });
+          running.catch(() => {}); // not unhandled meanwhile: 'stop' returns it
           return true;
         },
         stop: async (): Promise<Report> => {
@@ -126,6 +135,7 @@ export const processFailSafe: ProcessScenario<typeof params> = {
     const actors = Array.from({ length: ctx.actors.count }, (_, a) => a);
     const progress = (a: number): Progress => {
       const latest = ctx.actors.latest(a) as Progress | undefined;
+      if (latest?.failed !== undefined) throw new HarnessOutcome(latest.failed, `actor ${a}, in the trial's loop of calls`);
       return latest?.trial === ctx.trial ? latest : { trial: ctx.trial, calls: 0, duringOutage: 0, answeredAfter: 0 };
     };
     const everyActor = (test: (p: Progress) => boolean) => () => actors.every((a) => test(progress(a)));
