@@ -10,7 +10,7 @@
  *
  * close() asks each actor to close its connections and exit, and kills (SIGKILL) those that have
  * not within a second; every actor is also killed if this process exits first (exit-guard.ts).
- * The actors ignore SIGINT, so that a Ctrl-C in a terminal (sent to the whole process group)
+ * The actors run in their own process group (and ignore SIGINT), so that a Ctrl-C in a terminal
  * reaches only the parent, which stops at the next trial and closes them itself.
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -116,7 +116,9 @@ export class ProcessActors {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
       // execArgv: [] — the actors run compiled JavaScript, without the loaders the parent may run under.
-      const child = fork(CHILD, [], { execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+      // detached: their own process group, so that a Ctrl-C in the terminal (sent to sabre's group)
+      // cannot kill an actor still loading; they leave when the parent's IPC channel closes.
+      const child = fork(CHILD, [], { execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced', detached: true });
       const actor = new Actor(i, child);
       actors.push(actor);
       ready.push(
