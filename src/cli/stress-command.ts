@@ -7,7 +7,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
-import cliProgress from 'cli-progress';
 import { colorEnabled } from './color.js';
 import { ENVIRONMENT_HELP, EXIT, EXIT_CODES_HELP, UsageError } from './exit-codes.js';
 import { loadUserModule } from './load-module.js';
@@ -21,6 +20,7 @@ import { type Params, type Scenario, type ScenarioEntry, type Variant, resolvePa
 import { BUILT_IN_MODULE, SCENARIOS, builtInEntries } from '../stress/scenarios/index.js';
 import { loadScenario, scenariosOf } from '../stress/stride.js';
 import { version } from './version.js';
+import { ProgressBar } from './progress-bar.js';
 import { startWatchdog } from './watchdog.js';
 import { type StorePlan, type VariantJob, planStoreRun } from './stress-store.js';
 import { decodeToken } from '../stress/token.js';
@@ -392,26 +392,5 @@ function writeReports(report: RunReport, outputs: readonly ReportOutput[]): void
       throw new UsageError(`${o.option} ${o.file}: cannot write the report (${error instanceof Error ? error.message : String(error)})`);
     }
     console.error(`wrote ${o.file}`);
-  }
-}
-
-/** One progress bar per variant, on stderr (stdout carries the table). */
-class ProgressBar {
-  readonly #bar = new cliProgress.SingleBar(
-    { format: '{label} [{bar}] {value}/{total} trials · {forbidden} forbidden · {seconds}s', stream: process.stderr, hideCursor: true, clearOnComplete: true },
-    cliProgress.Presets.shades_classic,
-  );
-
-  start(scenario: string, variant: Variant): void {
-    this.#bar.start(1, 0, { label: `${scenario} ${variant}`.padEnd(16), forbidden: 0, seconds: '0.0' });
-  }
-
-  update(p: Progress): void {
-    this.#bar.setTotal(p.target);
-    this.#bar.update(p.trials, { forbidden: p.forbidden, seconds: (p.elapsedMs / 1_000).toFixed(1) });
-  }
-
-  stop(): void {
-    this.#bar.stop();
   }
 }
