@@ -72,6 +72,9 @@ describe.skipIf(!redisAvailable)('sabre stress --store (actor processes on Redis
     expect(outcome('G')).toMatch(/^\d+ winners$/);
     expect(outcome('A')).toMatch(/^lost \d+ of \d+$/);
     expect(outcome('tiered')).toMatch(/^stale \d+ ms after the write, no invalidation$/);
+    // The measured bound is reported: how long each reader read stale after the write.
+    const tieredSafe = report.verdicts.find((v) => v.scenario === 'tiered' && v.variant === 'safe')!;
+    expect(tieredSafe.samples.find((s) => s.name === 'ms from the write to the first fresh read')?.count).toBeGreaterThan(0);
   });
 
   it('H with --store redis: sabre kills and restarts its own server; the swallowing wrapper is caught, the fail-safe passes', async () => {
@@ -82,6 +85,9 @@ describe.skipIf(!redisAvailable)('sabre stress --store (actor processes on Redis
     const report = JSON.parse(run.stdout) as RunReport;
     expectCaughtAndClean(report, ['H']);
     expect(report.verdicts[0]!.firstForbidden!.outcome).toMatch(/^silent success/);
+    // The safe variant went through the outage: its calls failed typed (StoreUnavailableError), counted.
+    const safe = report.verdicts.find((v) => v.variant === 'safe')!;
+    expect(safe.samples.find((s) => s.name === 'unavailable errors per actor')?.max).toBeGreaterThan(0);
     expect(readFileSync(junit, 'utf8')).toMatch(/<testsuite name="sabre stress H fail-safe"/);
     expect(readFileSync(md, 'utf8')).toMatch(/every call acknowledged, served or failed typed/);
   });
@@ -92,6 +98,17 @@ describe.skipIf(!redisAvailable)('sabre stress --store (actor processes on Redis
     const [verdict] = (JSON.parse(run.stdout) as RunReport).verdicts;
     expect(verdict).toMatchObject({ passed: false, trials: 1, firstForbidden: { outcome: 'hang' } });
     expect(verdict!.firstForbidden!.detail).toMatch(/did not answer '\w+' within 1 ms/);
+  });
+
+  it('an actor process that dies is a threw ActorExited outcome naming its exit and its last stderr line', async () => {
+    const { ProcessActors, HarnessOutcome } = (await import(
+      new URL('../dist/src/stress/process/actors.js', import.meta.url).href
+    )) as typeof import('../src/stress/process/actors.js');
+    const init = (actor: number) => ({ scenario: 'no-such', variant: 'safe' as const, params: {}, actor, actors: 2, url: server.url, prefix: 't:', seed: 1 });
+    const failure = await ProcessActors.start(2, init, 60_000).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(HarnessOutcome);
+    expect((failure as InstanceType<typeof HarnessOutcome>).outcome).toMatch(/^threw ActorExited: actor \d exited with code 1$/);
+    expect((failure as InstanceType<typeof HarnessOutcome>).detail).toMatch(/no scenario 'no-such' runs on Redis/);
   });
 
   it('--store redis without a redis-server to run is a usage error saying what to install; a bad --store too', async () => {
