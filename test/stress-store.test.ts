@@ -111,13 +111,16 @@ describe.skipIf(!redisAvailable)('sabre stress --store (actor processes on Redis
     expect((failure as InstanceType<typeof HarnessOutcome>).detail).toMatch(/no scenario 'no-such' runs on Redis/);
   });
 
-  it('--store redis without a redis-server to run is a usage error saying what to install; a bad --store too', async () => {
+  it('--store redis without a redis-server to run is a usage error saying what to install; a bad or unreachable --store too', async () => {
     const missing = await stress(['G', '--store', 'redis'], { SABRE_REDIS_SERVER: join(dir, 'no-such-redis-server') });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--store redis needs a redis-server .*could not be run \(install it/);
     const bad = await stress(['G', '--store', 'mysql://x']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--store must be 'redis' .* or a redis:\/\/ URL/);
+    const unreachable = await stress(['G', '--store', 'redis://127.0.0.1:1']);
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.stderr).toMatch(/cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/);
     const unknown = await stress(['B', '--store', server.url]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no scenario 'b' runs on Redis \(--store runs: G, A, H, tiered\)/);

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, SabreError } from '../../errors.js';
+import { RedisCache } from '../../redis/index.js';
 import { killOnExit } from './exit-guard.js';
 
 /** `--store redis` asked sabre to start a redis-server, and none could be run. */
@@ -41,7 +42,8 @@ export function redisServerBinary(): string {
 
 /**
  * Opens what `--store` names: `redis` (start one), or a `redis://` / `rediss://` URL (used as it
- * is). Anything else is an InvalidArgumentError; no redis-server on PATH is a RedisServerNotFoundError.
+ * is). Anything else is an InvalidArgumentError; no redis-server on PATH is a
+ * RedisServerNotFoundError; a URL that cannot be reached is a StoreUnavailableError.
  */
 export async function openRedisTarget(store: string): Promise<RedisTarget> {
   if (store === 'redis') {
@@ -51,6 +53,9 @@ export async function openRedisTarget(store: string): Promise<RedisTarget> {
   if (!/^rediss?:\/\/./.test(store)) {
     throw new InvalidArgumentError(`--store must be 'redis' (sabre starts its own redis-server) or a redis:// URL, got '${store}'`);
   }
+  // Reached now, so that a wrong URL is one clear error before any actor starts (a StoreUnavailableError).
+  const probe = await RedisCache.connect({ url: store, connectTimeoutMs: 5_000 });
+  await probe.close();
   return { url: store, owned: undefined, close: async () => {} };
 }
 

@@ -43,7 +43,7 @@ export async function runProcessVariant(scenario: ProcessScenario<Params>, varia
   }
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const params = resolveParams(scenario, options.params ?? {});
-  const target_ = options.trials ?? (options.quick ? scenario.trials.quick : scenario.trials.full);
+  const goal = options.trials ?? (options.quick ? scenario.trials.quick : scenario.trials.full);
   const budgetMs = budgetOf(options, variant);
   const runSeed = mixSeed(seed, scenario.id, variant, 'store');
   const stopEarly = variant !== 'safe';
@@ -85,7 +85,7 @@ export async function runProcessVariant(scenario: ProcessScenario<Params>, varia
       Math.max(STARTUP_MS, options.trialTimeoutMs ?? 0),
     );
     started = performance.now(); // the budget counts from ready actors, as the thread runner's does
-    for (let trial = 0; trials < target_ && !options.signal?.aborted; trial++) {
+    for (let trial = 0; trials < goal && !options.signal?.aborted; trial++) {
       if (trial > 0 && performance.now() - started >= budgetMs) break;
       const began = performance.now();
       let ended = false;
@@ -99,7 +99,7 @@ export async function runProcessVariant(scenario: ProcessScenario<Params>, varia
         ended = true;
       }
       trialMs.push(performance.now() - began);
-      options.onProgress?.({ scenario: scenario.id, variant, trials, target: target_, forbidden, elapsedMs: performance.now() - started, budgetMs });
+      options.onProgress?.({ scenario: scenario.id, variant, trials, target: goal, forbidden, elapsedMs: performance.now() - started, budgetMs });
       if (ended || (stopEarly && forbidden > 0)) break;
     }
   } catch (caught) {
