@@ -7,7 +7,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
-import cliProgress from 'cli-progress';
 import { colorEnabled } from './color.js';
 import { ENVIRONMENT_HELP, EXIT, EXIT_CODES_HELP, UsageError } from './exit-codes.js';
 import { loadUserModule } from './load-module.js';
@@ -21,7 +20,9 @@ import { type Params, type Scenario, type ScenarioEntry, type Variant, resolvePa
 import { BUILT_IN_MODULE, SCENARIOS, builtInEntries } from '../stress/scenarios/index.js';
 import { loadScenario, scenariosOf } from '../stress/stride.js';
 import { version } from './version.js';
+import { ProgressBar } from './progress-bar.js';
 import { startWatchdog } from './watchdog.js';
+import { type StorePlan, type VariantJob, planStoreRun } from './stress-store.js';
 import { decodeToken } from '../stress/token.js';
 import type { Verdict } from '../stress/verdict.js';
 
@@ -43,6 +44,7 @@ interface StressOptions {
   md?: string;
   html?: string;
   progress?: boolean;
+  store?: string;
 }
 
 /** '10s', '500ms', '2m' or a number of seconds, in ms. */
@@ -100,6 +102,10 @@ export function addStressCommand(program: Command): void {
     .option('--junit <file>', 'write JUnit XML (- for standard output)')
     .option('--md <file>', 'write a Markdown report (- for standard output)')
     .option('--html <file>', 'write a self-contained HTML report (- for standard output)')
+    .option(
+      '--store <redis|url>',
+      "run G, A, H and tiered with separate processes as actors against Redis: 'redis' starts a throwaway redis-server from PATH (and stops it), a redis:// URL uses that server (H, which kills and restarts the server, then is skipped)",
+    )
     .option('--no-progress', 'no progress bar, even on a terminal')
     .addHelpText(
       'after',
@@ -115,22 +121,57 @@ per-variant lines always go to standard error.\n\n${EXIT_CODES_HELP}\n\n${ENVIRO
 async function stress(ids: string[], options: StressOptions): Promise<number> {
   if (options.quick && options.thorough) throw new UsageError('--quick and --thorough exclude each other');
   if (options.list) {
-    list(options.module !== undefined ? (await userEntries(options.module, [])).map((e) => e.scenario) : SCENARIOS);
+    if (options.store !== undefined) list((await import('../stress/process/scenarios/index.js')).PROCESS_SCENARIOS);
+    else list(options.module !== undefined ? (await userEntries(options.module, [])).map((e) => e.scenario) : SCENARIOS);
     return 0;
   }
-  const plan = await planRun(ids, options);
-  const outputs = reportOutputs(options);
+  if (options.store !== undefined && (options.module !== undefined || options.replay !== undefined)) {
+    throw new UsageError(`--store runs sabre's process scenarios: it does not take ${options.module !== undefined ? '--module' : '--replay'}`);
+  }
+  let outputs: ReportOutput[];
+  let store: StorePlan | undefined;
+  let run: RunOptions;
+  let jobs: VariantJob[];
+  if (options.store !== undefined) {
+    outputs = reportOutputs(options); // before a server is started
+    run = runOptionsOf(options);
+    store = await planStoreRun(ids, options.store, run, options.variant);
+    jobs = store.jobs;
+  } else {
+    const plan = await planRun(ids, options);
+    outputs = reportOutputs(options);
+    run = plan.run;
+    jobs = plan.entries.flatMap((entry) =>
+      plan.variantsOf(entry).map((variant) => ({ id: entry.scenario.id, variant, execute: (o: RunOptions) => runVariant(entry, variant, o) })),
+    );
+  }
+  try {
+    return await runJobs(jobs, run, options, outputs, store);
+  } finally {
+    await store?.close();
+  }
+}
+
+async function runJobs(
+  jobs: readonly VariantJob[],
+  run: RunOptions,
+  options: StressOptions,
+  outputs: ReportOutput[],
+  store: StorePlan | undefined,
+): Promise<number> {
   const startedAt = new Date();
   const bar = options.progress !== false && process.stderr.isTTY ? new ProgressBar() : undefined;
   const verdicts: Verdict[] = [];
-  const runs = plan.entries.flatMap((entry) => plan.variantsOf(entry).map((variant) => ({ entry, variant })));
   const mode = options.quick ? 'quick' : options.thorough ? 'thorough' : 'default';
-  const budgets = runs.map(({ variant }) => budgetOf(plan.run, variant));
+  const budgets = jobs.map(({ variant }) => budgetOf(run, variant));
   const budgetText =
-    plan.run.budgetMs !== undefined
-      ? `${formatBudget(plan.run.budgetMs)} per variant`
-      : `up to ${formatBudget(budgetOf(plan.run, 'unsafe'))} per unsafe variant, ${formatBudget(budgetOf(plan.run, 'safe'))} per other`;
-  console.error(`sabre stress: ${plan.entries.length} scenarios, ${runs.length} variants, ${mode} (${budgetText}), seed ${plan.run.seed}`);
+    run.budgetMs !== undefined
+      ? `${formatBudget(run.budgetMs)} per variant`
+      : `up to ${formatBudget(budgetOf(run, 'unsafe'))} per unsafe variant, ${formatBudget(budgetOf(run, 'safe'))} per other`;
+  const scenarios = new Set(jobs.map((j) => j.id)).size;
+  const where = store !== undefined ? `, actors are processes on ${store.url}` : '';
+  console.error(`sabre stress: ${scenarios} scenarios, ${jobs.length} variants, ${mode} (${budgetText}), seed ${run.seed}${where}`);
+  for (const reason of store?.skipped ?? []) console.error(`  ${reason}`);
   // Ctrl-C: stop at the next trial and report what ran; a second Ctrl-C leaves at once.
   const interrupt = new AbortController();
   const onSigint = (): void => {
@@ -141,17 +182,17 @@ async function stress(ids: string[], options: StressOptions): Promise<number> {
   process.on('SIGINT', onSigint);
   const watchdog = startWatchdog({ deadlineMs: budgets.reduce((sum, b) => sum + b + VARIANT_SLACK_MS, 0), stallMs: mainStallMs() });
   try {
-    for (const { entry, variant } of runs) {
+    for (const { id, variant, execute } of jobs) {
       if (interrupt.signal.aborted) break;
-      bar?.start(entry.scenario.id, variant);
-      const verdict = await runVariant(entry, variant, {
-        ...plan.run,
+      bar?.start(id, variant);
+      const verdict = await execute({
+        ...run,
         signal: interrupt.signal,
         ...(bar ? { onProgress: (p: Progress) => bar.update(p) } : {}),
       });
       bar?.stop();
       verdicts.push(verdict);
-      if (!bar) console.error(`  ${verdictLabel(verdict)} ${entry.scenario.id} ${variant}: ${verdict.summary}`);
+      if (!bar) console.error(`  ${verdictLabel(verdict)} ${id} ${variant}: ${verdict.summary}`);
     }
   } finally {
     watchdog.stop();
@@ -163,7 +204,7 @@ async function stress(ids: string[], options: StressOptions): Promise<number> {
     version,
     startedAt: startedAt.toISOString(),
     durationMs: Date.now() - startedAt.getTime(),
-    seed: plan.run.seed!,
+    seed: run.seed!,
     quick: options.quick === true,
     mode,
     ...(interrupted ? { interrupted } : {}),
@@ -246,22 +287,26 @@ async function planFrom(ids: string[], options: StressOptions): Promise<Plan> {
           : { seed: token.seed, trials: token.trials, params: token.params, budgetMs: options.budget ?? 3_600_000, ...trialTimeout(options) },
     };
   }
-  const params = { ...options.param, ...(options.workers !== undefined ? { workers: options.workers } : {}) };
   const entries = options.module !== undefined ? await userEntries(options.module, ids) : builtInEntries(ids);
   const only = options.variant;
   return {
     entries,
     // --variant picks one of a pair; a single implementation has no variants to pick from and runs as it is.
     variantsOf: (entry) => (only !== undefined && entry.scenario.variants !== undefined ? [only] : variantsOf(entry.scenario)),
-    run: {
-      seed: options.seed ?? Math.floor(Math.random() * 2 ** 31),
-      quick: options.quick === true,
-      thorough: options.thorough === true,
-      params,
-      ...(options.budget !== undefined ? { budgetMs: options.budget } : {}),
-      ...(options.trials !== undefined ? { trials: options.trials } : {}),
-      ...trialTimeout(options),
-    },
+    run: runOptionsOf(options),
+  };
+}
+
+/** The run options the command line gives (seed, mode, parameters, budget, trials, trial deadline). */
+function runOptionsOf(options: StressOptions): RunOptions {
+  return {
+    seed: options.seed ?? Math.floor(Math.random() * 2 ** 31),
+    quick: options.quick === true,
+    thorough: options.thorough === true,
+    params: { ...options.param, ...(options.workers !== undefined ? { workers: options.workers } : {}) },
+    ...(options.budget !== undefined ? { budgetMs: options.budget } : {}),
+    ...(options.trials !== undefined ? { trials: options.trials } : {}),
+    ...trialTimeout(options),
   };
 }
 
@@ -288,7 +333,7 @@ async function userEntries(file: string, ids: string[]): Promise<ScenarioEntry[]
     .map((scenario) => ({ scenario, module }));
 }
 
-function list(scenarios: readonly Scenario<Params, unknown>[]): void {
+function list(scenarios: ReadonlyArray<Pick<Scenario<Params, unknown>, 'id' | 'name' | 'title' | 'variants' | 'description' | 'params' | 'trials'>>): void {
   for (const s of scenarios) {
     const params = Object.entries(s.params)
       .map(([name, value]) => `${name}=${value}`)
@@ -347,26 +392,5 @@ function writeReports(report: RunReport, outputs: readonly ReportOutput[]): void
       throw new UsageError(`${o.option} ${o.file}: cannot write the report (${error instanceof Error ? error.message : String(error)})`);
     }
     console.error(`wrote ${o.file}`);
-  }
-}
-
-/** One progress bar per variant, on stderr (stdout carries the table). */
-class ProgressBar {
-  readonly #bar = new cliProgress.SingleBar(
-    { format: '{label} [{bar}] {value}/{total} trials · {forbidden} forbidden · {seconds}s', stream: process.stderr, hideCursor: true, clearOnComplete: true },
-    cliProgress.Presets.shades_classic,
-  );
-
-  start(scenario: string, variant: Variant): void {
-    this.#bar.start(1, 0, { label: `${scenario} ${variant}`.padEnd(16), forbidden: 0, seconds: '0.0' });
-  }
-
-  update(p: Progress): void {
-    this.#bar.setTotal(p.target);
-    this.#bar.update(p.trials, { forbidden: p.forbidden, seconds: (p.elapsedMs / 1_000).toFixed(1) });
-  }
-
-  stop(): void {
-    this.#bar.stop();
   }
 }

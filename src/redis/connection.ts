@@ -3,8 +3,9 @@
  *
  * - a timeout on every call (node-redis only times out a command still waiting to be written; a
  *   command already sent to a server that stopped answering would wait forever);
- * - transport failures (refused, closed, timed out, offline while reconnecting) turned into
- *   StoreUnavailableError; an error *reply* from the server passes through as it is;
+ * - transport failures (refused, closed, timed out, offline while reconnecting), and the replies
+ *   of a server that cannot serve yet (LOADING after a restart), turned into
+ *   StoreUnavailableError; any other error *reply* from the server passes through as it is;
  * - availability tracking: the state flips to 'unavailable' on a transport failure and back to
  *   'available' when a call succeeds or the client has reconnected, and the listener hears each
  *   flip once (never each call). On a cluster the failures are tracked per master: the state is
@@ -201,7 +202,7 @@ export class Connection {
       this.#answered(route);
       return reply;
     } catch (error) {
-      if (error instanceof redis.ErrorReply) {
+      if (error instanceof redis.ErrorReply && !UNAVAILABLE_REPLY.test(error.message)) {
         this.#answered(route); // the server answered
         throw error;
       }
@@ -284,6 +285,13 @@ export class Connection {
 export function isErrorReply(error: unknown): error is Error {
   return error instanceof redis.ErrorReply;
 }
+
+/**
+ * Error replies of a server that is up but cannot serve yet: still loading its dataset after a
+ * restart, busy with a long script, or a replica cut off from its master. Unavailable, as a
+ * refused connection is (found by `sabre stress H --store redis`: after a restart, LOADING).
+ */
+const UNAVAILABLE_REPLY = /^(LOADING|BUSY|MASTERDOWN) /;
 
 class CallTimeout extends Error {
   constructor(ms: number) {

@@ -221,7 +221,7 @@ export function gradeOf(outcomes: readonly OutcomeSpec[], outcome: string): Grad
  * does not have are skipped (the CLI applies --param to every scenario it runs, and checks that
  * each name belongs to at least one: {@link unknownParams}).
  */
-export function resolveParams<P extends Params>(scenario: Scenario<P, unknown>, overrides: Readonly<Record<string, number>>): P {
+export function resolveParams<P extends Params>(scenario: Pick<Scenario<P, unknown>, 'id' | 'params'>, overrides: Readonly<Record<string, number>>): P {
   const params: Record<string, number> = { ...scenario.params };
   for (const [name, value] of Object.entries(overrides)) {
     if (!(name in params)) continue;

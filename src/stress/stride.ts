@@ -17,6 +17,9 @@ import { primitiveRefs, unpackState } from './transport.js';
 import { BoardWriter, Phase, STOP_AT, STOP_REQUEST, stopsBefore } from './watch-board.js';
 import { SeededScheduler } from './scheduler.js';
 import { TrialGate } from './trial-gate.js';
+import { thrownOutcome } from './thrown.js';
+
+export { thrownOutcome } from './thrown.js';
 
 /** What the runner sends for one stride. */
 export interface StrideTask {
@@ -139,21 +142,6 @@ function contextFor(task: StrideTask, shared: unknown, samples: Map<string, Rese
     local: {},
   };
   return { ctx, reseed };
-}
-
-/** A thrown value as an outcome: `threw TypeError: message` (its own class name: it does not cross threads as an object). */
-export function thrownOutcome(error: unknown): string {
-  if (error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error)) {
-    const e = error as Error;
-    const name = e.constructor?.name && e.constructor.name !== 'Object' ? e.constructor.name : (e.name ?? 'Error');
-    return `threw ${name}: ${firstLine(String(e.message))}`;
-  }
-  return `threw ${typeof error}: ${firstLine(String(error))}`;
-}
-
-function firstLine(text: string): string {
-  const line = text.split('\n', 1)[0]!;
-  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
