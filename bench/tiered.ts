@@ -52,6 +52,7 @@ const TITLE = 'sabre TieredCache benchmarks (sabre/redis)';
 
 const N = {
   shared: 'SharedCache get, same thread (synchronous: the floor)',
+  awaited: 'SharedCache get, awaited (the floor of any get that returns a promise)',
   tiered: "TieredCache get, L1 hit (the process's SharedCache)",
   bento: 'bentocache get, L1 hit (memory tier over a Redis L2)',
   sequential: 'Redis GET via @redis/client, sequential (one awaited at a time)',
@@ -134,6 +135,9 @@ async function hitRows(url: string): Promise<{ rows: Row[]; checks: string[] }> 
     let sink = 0;
     suite.add(N.shared, BATCH, () => {
       for (let i = 0; i < BATCH; i++) if (local.get(keys[nextKey()]!) !== undefined) sink++;
+    });
+    suite.add(N.awaited, BATCH, async () => {
+      for (let i = 0; i < BATCH; i++) if ((await Promise.resolve(local.get(keys[nextKey()]!))) !== undefined) sink++;
     });
     suite.add(N.tiered, BATCH, async () => {
       for (let i = 0; i < BATCH; i++) if ((await tiered.get(keys[nextKey()]!)) !== undefined) sink++;
