@@ -176,36 +176,41 @@ export class Writer<V> {
   }
 
   /**
-   * set()'s common case in one piece: `k`'s entry is where this thread last found it, live, not a
-   * placeholder, and `encoded` has its length, so the value is rewritten in place under the
-   * stripe lock alone (no closure, no retry loop, no structure mutex). Returns false, having
-   * changed nothing, when any of that does not hold: the caller then runs the general write.
-   * Reaches the 'write:locked' fault point only when it goes on to write, so that a write meets
-   * it once whichever path it takes.
+   * set()'s common case in one piece: a value that {@link stage} would put in the scratch (a
+   * short ASCII string, a number), `k`'s entry where this thread last found it, live, not a
+   * placeholder, and of that length, so the value is rewritten in place under the stripe lock
+   * alone (no closure, no retry loop, no structure mutex, no Staged object). Returns false,
+   * having changed nothing, when any of that does not hold: the caller then stages the value
+   * and runs the general write. The value limits need no check here: the entry it replaces
+   * held a value of the same length under the same key, which passed them.
    */
-  overwriteInPlace(k: KeyRef, encoded: Staged, expiry: number): boolean {
+  setInPlace(k: KeyRef, value: unknown, expiry: number): boolean {
+    if (k.heldSlot === NO_SLOT) return false;
+    const length = encodeSmallInto(value, this.#scratch, this.#scratchView);
+    if (length < 0) return false;
+    return this.overwriteInPlace(k, typeof value === 'number' ? Tag.NUMBER : Tag.STRING, this.#scratch, length, expiry);
+  }
+
+  /**
+   * Rewrites `k`'s value in place if `k`'s entry is where this thread last found it, live, not a
+   * placeholder, and `length` bytes long; false, having changed nothing, otherwise. Reaches the
+   * 'write:locked' fault point only when it goes on to write, so that a write meets it once
+   * whichever path it takes.
+   */
+  overwriteInPlace(k: KeyRef, tag: number, bytes: Uint8Array, length: number, expiry: number): boolean {
     const store = this.#store;
     const slot = k.heldSlot;
     if (slot === NO_SLOT) return false;
-    if (this.#locks.lockStripe(k.stripe)) store.stats.bump(Counter.lockContention);
+    const stripe = k.stripe;
+    if (this.#locks.lockStripe(stripe)) store.stats.bump(Counter.lockContention);
     try {
-      const fits =
-        store.stillHolds(slot, k.heldGeneration) &&
-        store.tagOf(slot) !== Tag.PENDING &&
-        store.fitsInPlace(slot, encoded.length) &&
-        this.#time.live(store.expiryOf(slot));
-      if (!fits) return false;
+      if (!store.holdsInPlace(slot, k.heldGeneration, length, this.#time)) return false;
       faultPoint('write:locked');
-      store.beginWrite(k.stripe);
-      try {
-        store.overwrite(slot, encoded.tag, encoded.bytes, encoded.length, expiry);
-      } finally {
-        store.endWrite(k.stripe);
-      }
+      store.rewriteInPlace(stripe, slot, tag, bytes, length, expiry);
       store.stats.bump(Counter.sets);
       return true;
     } finally {
-      this.#locks.unlockStripe(k.stripe);
+      this.#locks.unlockStripe(stripe);
     }
   }
 
