@@ -582,13 +582,15 @@ export class Store {
   /**
    * Rewrites tag, expiry and value of `slot` in place, inside the stripe's write section, after
    * {@link holdsInPlace}: the same writes as beginWrite, overwrite and endWrite, in one function.
+   * `valueWords`, if given, views the same bytes as `value` as Int32 words (from `value`'s
+   * first byte, in the platform's byte order like the shared memory).
    * A value that fits the first chunk after the key (every short one) is copied with one loop
    * and no chain walk. The stores keep overwrite's order, and the seqlock marks are the same
    * stores as beginWrite/endWrite's (see PLAIN_SEQLOCK_STORES): odd mark, IN_FLUX, tag,
    * VERSION, expiry, value, IN_FLUX cleared, even mark.
    * @guardedBy stripe(k)
    */
-  rewriteInPlace(stripe: number, slot: Slot, tag: number, value: Uint8Array, length: number, expiry: number): void {
+  rewriteInPlace(stripe: number, slot: Slot, tag: number, value: Uint8Array, valueWords: Int32Array | null, length: number, expiry: number): void {
     const i32 = this.i32;
     const w = this.slotWord(slot);
     this.beginWrite(stripe);
@@ -603,7 +605,16 @@ export class Store {
         // The whole value is in the first chunk, right after the key (under the lock the chain is sane).
         const u8 = this.u8;
         const base = ((this.chunkWord(i32[w + SLOT.CHUNK]! as ChunkLink) + 1) << 2) + keyLength;
-        for (let i = 0; i < length; i++) u8[base + i] = value[i]!;
+        let i = 0;
+        if (valueWords !== null && (keyLength & 3) === 0) {
+          // Word-aligned in the chunk (a key of a multiple of 4 bytes): whole words first, a
+          // quarter of the bounds and map checks of a byte loop; the last 1-3 bytes below.
+          const at = base >> 2;
+          const whole = length >> 2;
+          for (let j = 0; j < whole; j++) i32[at + j] = valueWords[j]!;
+          i = whole << 2;
+        }
+        for (; i < length; i++) u8[base + i] = value[i]!;
       } else this.#moveChain(slot, keyLength, length, value, false);
       i32[w + SLOT.IN_FLUX] = 0; // endSlotChange
     } finally {

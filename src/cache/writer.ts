@@ -80,6 +80,8 @@ export class Writer<V> {
   /** Where {@link stage} encodes small values. */
   readonly #scratch = new Uint8Array(64);
   readonly #scratchView = new DataView(this.#scratch.buffer);
+  /** The scratch as words, for copying it into a word-aligned value (store.rewriteInPlace). */
+  readonly #scratchWords = new Int32Array(this.#scratch.buffer);
   /** The stripe whose write section the running write has opened, or -1. */
   #sectionStripe = -1;
 
@@ -188,7 +190,7 @@ export class Writer<V> {
     if (k.heldSlot === NO_SLOT) return false;
     const length = encodeSmallInto(value, this.#scratch, this.#scratchView);
     if (length < 0) return false;
-    return this.overwriteInPlace(k, typeof value === 'number' ? Tag.NUMBER : Tag.STRING, this.#scratch, length, expiry);
+    return this.overwriteInPlace(k, typeof value === 'number' ? Tag.NUMBER : Tag.STRING, this.#scratch, this.#scratchWords, length, expiry);
   }
 
   /**
@@ -197,7 +199,7 @@ export class Writer<V> {
    * 'write:locked' fault point only when it goes on to write, so that a write meets it once
    * whichever path it takes.
    */
-  overwriteInPlace(k: KeyRef, tag: number, bytes: Uint8Array, length: number, expiry: number): boolean {
+  overwriteInPlace(k: KeyRef, tag: number, bytes: Uint8Array, words: Int32Array | null, length: number, expiry: number): boolean {
     const store = this.#store;
     const slot = k.heldSlot;
     if (slot === NO_SLOT) return false;
@@ -206,7 +208,7 @@ export class Writer<V> {
     try {
       if (!store.holdsInPlace(slot, k.heldGeneration, length, this.#time)) return false;
       faultPoint('write:locked');
-      store.rewriteInPlace(stripe, slot, tag, bytes, length, expiry);
+      store.rewriteInPlace(stripe, slot, tag, bytes, words, length, expiry);
       store.stats.bump(Counter.sets);
       return true;
     } finally {
