@@ -198,8 +198,9 @@ export class SharedCache<V = unknown> {
   set(key: CacheKey, value: V, options?: SetOptions): this {
     const k = this.#keys.of(key);
     const expiry = this.#expiryFrom(options);
+    if (this.#writer.setInPlace(k, value, expiry)) return this;
     const encoded = this.#writer.stage(k, value); // last before the write (see Staged)
-    if (!this.#writer.overwriteInPlace(k, encoded, expiry)) this.#writer.write(k, (slot) => this.#writer.storeValue(k, slot, encoded, expiry));
+    this.#writer.write(k, (slot) => this.#writer.storeValue(k, slot, encoded, expiry));
     return this;
   }
 

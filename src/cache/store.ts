@@ -22,7 +22,8 @@
 import { Mutex } from '../shared/mutex.js';
 import { SELF_TAG } from '../shared/thread.js';
 import { faultPoint } from '../shared/fault-points.js';
-import type { ReadScratch } from './codec.js';
+import type { CacheTime } from './clock.js';
+import { type ReadScratch, Tag } from './codec.js';
 import { CLOCK, EvictionQueue, SIEVE } from './eviction.js';
 import { MARKER_BYTES } from './flight-records.js';
 import { type StoreShape, readShape } from './header.js';
@@ -559,6 +560,66 @@ export class Store {
     faultPoint('put:in-place');
     this.#moveChain(slot, this.i32[w + SLOT.KEY_LEN]!, valueLength, value, false);
     this.endSlotChange(slot);
+  }
+
+  /**
+   * set()'s check for an in-place rewrite (writer.ts overwriteInPlace), in one flat function: the
+   * fast path is memory-bound, and a chain of small calls (stillHolds, isLive, tagOf, fitsInPlace,
+   * expiryOf) spent the inlining budget before the work. True if `slot` still holds the entry
+   * this thread found there under `generation` (see stillHolds), live, a value (not a
+   * getOrCompute placeholder) of `length` bytes, not expired. Reads only the slot's line.
+   * @guardedBy stripe(k)
+   */
+  holdsInPlace(slot: Slot, generation: number, length: number, time: CacheTime): boolean {
+    const i32 = this.i32;
+    const w = this.slotWord(slot);
+    if (i32[w + SLOT.GENERATION] !== generation || (i32[w + SLOT.FLAGS]! & FLAG_LIVE) === 0) return false;
+    if (i32[w + SLOT.TAG] === Tag.PENDING || i32[w + SLOT.VALUE_LEN] !== length) return false;
+    const expiry = this.f64[this.#slotF64Base + slot * (SLOT_WORDS / 2) + SLOT.EXPIRY_F64]!;
+    return expiry === Infinity || time.live(expiry);
+  }
+
+  /**
+   * Rewrites tag, expiry and value of `slot` in place, inside the stripe's write section, after
+   * {@link holdsInPlace}: the same writes as beginWrite, overwrite and endWrite, in one function.
+   * `valueWords`, if given, views the same bytes as `value` as Int32 words (from `value`'s
+   * first byte, in the platform's byte order like the shared memory).
+   * A value that fits the first chunk after the key (every short one) is copied with one loop
+   * and no chain walk. The stores keep overwrite's order, and the seqlock marks are the same
+   * stores as beginWrite/endWrite's (see PLAIN_SEQLOCK_STORES): odd mark, IN_FLUX, tag,
+   * VERSION, expiry, value, IN_FLUX cleared, even mark.
+   * @guardedBy stripe(k)
+   */
+  rewriteInPlace(stripe: number, slot: Slot, tag: number, value: Uint8Array, valueWords: Int32Array | null, length: number, expiry: number): void {
+    const i32 = this.i32;
+    const w = this.slotWord(slot);
+    this.beginWrite(stripe);
+    try {
+      i32[w + SLOT.IN_FLUX] = SELF_TAG; // beginSlotChange
+      i32[w + SLOT.TAG] = tag;
+      i32[w + SLOT.VERSION] = (i32[w + SLOT.VERSION]! + 1) | 0; // #bumpVersion: a reader that remembers the old value drops it
+      this.f64[this.#slotF64Base + slot * (SLOT_WORDS / 2) + SLOT.EXPIRY_F64] = expiry;
+      faultPoint('put:in-place');
+      const keyLength = i32[w + SLOT.KEY_LEN]!;
+      if (keyLength + length <= CHUNK_PAYLOAD) {
+        // The whole value is in the first chunk, right after the key (under the lock the chain is sane).
+        const u8 = this.u8;
+        const base = ((this.chunkWord(i32[w + SLOT.CHUNK]! as ChunkLink) + 1) << 2) + keyLength;
+        let i = 0;
+        if (valueWords !== null && (keyLength & 3) === 0) {
+          // Word-aligned in the chunk (a key of a multiple of 4 bytes): whole words first, a
+          // quarter of the bounds and map checks of a byte loop; the last 1-3 bytes below.
+          const at = base >> 2;
+          const whole = length >> 2;
+          for (let j = 0; j < whole; j++) i32[at + j] = valueWords[j]!;
+          i = whole << 2;
+        }
+        for (; i < length; i++) u8[base + i] = value[i]!;
+      } else this.#moveChain(slot, keyLength, length, value, false);
+      i32[w + SLOT.IN_FLUX] = 0; // endSlotChange
+    } finally {
+      this.endWrite(stripe);
+    }
   }
 
   /**
