@@ -27,15 +27,27 @@
  * absence makes importing sabre/redis fail with a MissingPeerError saying what to install.
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type * as RedisModule from '@redis/client';
 import { IllegalStateError } from '../errors.js';
 import { MissingPeerError, StoreUnavailableError } from './errors.js';
 import { type RedisCacheConfig, type TargetConfig, describeTarget } from './options.js';
 import { keySlot } from './wire.js';
 
-const redis: typeof RedisModule = await import('@redis/client').catch((error: unknown) => {
-  throw new MissingPeerError('@redis/client', 'sabre/redis', { cause: error });
-});
+/**
+ * Loaded with require (it is a CommonJS package), not a top-level `await import()`: a module graph
+ * with top-level await cannot be `require`d, and `require('sabre/redis')` must work as
+ * `require('sabre')` does.
+ */
+const redis: typeof RedisModule = loadClient();
+
+function loadClient(): typeof RedisModule {
+  try {
+    return createRequire(import.meta.url)('@redis/client') as typeof RedisModule;
+  } catch (error) {
+    throw new MissingPeerError('@redis/client', 'sabre/redis', { cause: error });
+  }
+}
 
 type Client = RedisModule.RedisClientType<RedisModule.RedisModules, RedisModule.RedisFunctions, RedisModule.RedisScripts, 3>;
 type Arg = string | Buffer;
