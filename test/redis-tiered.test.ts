@@ -130,6 +130,16 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
     expect(left).toBeLessThanOrEqual(5_000);
   });
 
+  it("getOrCompute that finds another process's value keeps its L1 copy no longer than the Redis TTL", async () => {
+    const [a, b, , l1b] = await pair(60_000);
+    await a.set('found', 'v', { ttlMs: 5_000 });
+    await eventually(async () => (await b.stats()).invalidationsReceived === 1);
+    expect(await b.getOrCompute('found', () => 'not computed')).toBe('v');
+    const left = l1b.ttl('found')!;
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThanOrEqual(5_000); // not localTtlMs (60 s)
+  });
+
   it('getOrCompute: 2 processes × 10 callers compute once; the value lands in both L1s', async () => {
     const [a, b, l1a, l1b] = await pair();
     let runs = 0;

@@ -256,14 +256,17 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
     const { ttlMs } = readOptions(options, ['ttlMs', 'leaseMs'], 'options');
     const before = this.#sequenceOf(key);
     const localTtl = Math.min(this.#localTtlMs, typeof ttlMs === 'number' && ttlMs > 0 ? ttlMs : Infinity);
-    let fromRedis: { value: T } | undefined;
+    /** What this thread's flight got from Redis, and the entry's remaining life there (undefined: unknown). */
+    let fromRedis: { value: T; ttl: number | undefined } | undefined;
     let value: T;
     try {
       value = await this.#local.getOrCompute(
         key,
         async () => {
-          fromRedis = { value: await this.#redis.getOrCompute(key, compute, options) };
-          return fromRedis.value;
+          const found = await this.#redis.getOrCompute(key, compute, options);
+          // The value may be another process's, with less life left in Redis than localTtl.
+          fromRedis = { value: found, ttl: await this.#redis.ttl(key).catch(() => undefined) };
+          return found;
         },
         { ttlMs: localTtl },
       );
@@ -272,8 +275,15 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
       if (fromRedis !== undefined && error instanceof SabreError) return fromRedis.value;
       throw error;
     }
-    // L1 stored what Redis gave; if an announcement arrived meanwhile (or none could), that may be stale.
-    if (!this.#synced || this.#sequenceOf(key) !== before) this.#local.delete(key);
+    if (fromRedis === undefined) return value; // another thread's flight: it fixed L1's copy
+    if (!this.#synced || this.#sequenceOf(key) !== before || fromRedis.ttl === undefined) {
+      // An announcement arrived meanwhile (or none could), or the entry's life in Redis is unknown:
+      // L1's copy may be stale or outlive the entry.
+      this.#local.delete(key);
+    } else if (fromRedis.ttl < localTtl) {
+      // Never past the Redis TTL: L1 stored it for localTtl a moment ago (the flight's option).
+      this.#local.expire(key, Math.max(1, fromRedis.ttl));
+    }
     return value;
   }
 
