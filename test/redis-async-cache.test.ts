@@ -3,7 +3,7 @@
  * (asyncCache adapter), a RedisCache, and a TieredCache (a SharedCache over Redis). What an
  * application sees must not change when it moves from one process to many by configuration.
  */
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SharedCache, asyncCache } from '../src/index.js';
 import { RedisCache, TieredCache } from '../src/redis/index.js';
 import { TABLE } from './support/async-cache-table.js';
@@ -12,6 +12,15 @@ import { RedisServer, redisAvailable } from './support/redis-server.js';
 describe('AsyncCache: SharedCache through asyncCache()', () => {
   it.each(TABLE)('%s', async (_, scenario) => {
     await scenario(asyncCache(SharedCache.create({ maxEntries: 1_000, maxBytes: 1 << 20 })));
+  });
+
+  it("close() resolves and releases nothing: the SharedCache stays its creator's", async () => {
+    const shared = SharedCache.create<string>({ maxEntries: 100, maxBytes: 1 << 16 });
+    const cache = asyncCache(shared);
+    await cache.set('k', 'v');
+    await expect(cache.close()).resolves.toBeUndefined();
+    expect(shared.get('k')).toBe('v');
+    expect(await cache.get('k')).toBe('v');
   });
 });
 

@@ -161,15 +161,24 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
     await eventually(async () => (await b.stats()).invalidationsReceived === 1);
     expect(await b.get('k')).toBe('v');
     expect(l1b.has('k')).toBe(true);
+    const events: string[] = [];
+    b.on('unavailable', () => events.push('unavailable'));
+    b.on('available', () => events.push('available'));
+    expect(b.state).toBe('available');
     await server.stop();
     try {
       expect(await b.get('k')).toBe('v'); // L1
       await expect(b.get('other')).rejects.toMatchObject({ code: 'ERR_SABRE_STORE_UNAVAILABLE' });
+      await expect(b.get('other')).rejects.toMatchObject({ code: 'ERR_SABRE_STORE_UNAVAILABLE' });
+      expect(b.state).toBe('unavailable');
+      expect(events).toEqual(['unavailable']); // one event for the outage, not one per failed call
       await eventually(() => !b.synced);
     } finally {
       await server.start();
     }
     await eventually(() => b.synced);
+    await eventually(async () => (await b.has('x').catch(() => false)) === false && b.state === 'available');
+    expect(events).toEqual(['unavailable', 'available']);
     expect(l1b.has('k')).toBe(false); // announcements may have been missed: L1 was cleared
     await eventually(async () => (await b.get('k').catch(() => 'unavailable')) === undefined); // the restarted server is empty
   });
@@ -221,6 +230,10 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
       writer.go();
       writer.send('set 1');
       await writer.next('wrote 1 ');
+      // Every thread has its own subscriber, and each drops the key from the shared L1 when the
+      // announcement reaches it: wait until all have heard it, or a late one would drop the copy below.
+      await eventually(async () => (await a.stats()).invalidationsReceived === 1);
+      for (const thread of threads) await eventually(async () => (await thread.call('invalidations', '')) === 1);
       // The main thread reads the value into L1 (once no announcement overlaps the read); each worker then hits L1.
       await eventually(async () => (await a.get('k')) === 1 && a.local.peek('k') === 1);
       for (const thread of threads) {

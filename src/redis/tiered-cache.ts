@@ -28,7 +28,8 @@ import { InvalidArgumentError, SabreError } from '../errors.js';
 import { SharedCache, type SharedCacheHandle, type SharedCacheOptions } from '../index.js';
 import { describeValue, readOptions } from '../shared/validate.js';
 import type { AsyncCache, AsyncCacheStats, AsyncComputeOptions, AsyncSetOptions } from '../async-cache.js';
-import type { Connection } from './connection.js';
+import type { Availability, Connection } from './connection.js';
+import type { AvailabilityListener } from './fail-safe.js';
 import { type RedisCacheOptions, checkPositiveMs } from './options.js';
 import { RedisCache, type RedisCacheStats, internals } from './redis-cache.js';
 import type { KeySpace } from './wire.js';
@@ -172,6 +173,19 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
   /** L1: the SharedCache of this process (its stats() are the process's, every thread's). */
   get local(): SharedCache<V> {
     return this.#local;
+  }
+
+  /** Whether Redis answers (RedisCache's state: L1 hits are served either way). */
+  get state(): Availability {
+    return this.#redis.state;
+  }
+
+  /**
+   * Listens to the changes of Redis's availability, as RedisCache.on: 'unavailable' once when an
+   * outage starts, 'available' once when it ends. Returns what removes the listener.
+   */
+  on(event: Availability, listener: AvailabilityListener): () => void {
+    return this.#redis.on(event, listener);
   }
 
   /** Whether L1 is being filled (the invalidation subscription is in place). */

@@ -3,6 +3,7 @@
  * same L1, a Redis connection of its own), for the TieredCache thread tests (run from dist/).
  * workerData: a TieredCacheHandle. Answers each message { id, op, key, ms } with { id, value }
  * or { id, error }: op 'get', 'set' (value: ms), 'localHits' (this thread's L1 hits so far),
+ * 'invalidations' (announcements this thread's subscriber received),
  * 'close', or 'compute' (getOrCompute whose compute counts itself in Redis under 'computes' and
  * sleeps ms).
  */
@@ -18,6 +19,7 @@ parentPort!.on('message', async ({ id, op, key, ms }: { id: number; op: string; 
     if (op === 'get') value = await cache.get(key);
     else if (op === 'set') value = await cache.set(key, ms).then(() => true);
     else if (op === 'localHits') value = (await cache.stats()).localHits;
+    else if (op === 'invalidations') value = (await cache.stats()).invalidationsReceived;
     else if (op === 'close') value = await cache.close().then(() => true);
     else
       value = await cache.getOrCompute(key, async () => {
