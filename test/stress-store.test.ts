@@ -77,6 +77,28 @@ describe.skipIf(!redisAvailable)('sabre stress --store (actor processes on Redis
     expect(tieredSafe.samples.find((s) => s.name === 'ms from the write to the first fresh read')?.count).toBeGreaterThan(0);
   });
 
+  it('a failure prints a replay command with --store; --replay with --store runs that variant again (same seed and parameters) and shows it', async () => {
+    const failed = await stress(['G', '--variant', 'unsafe', '--store', server.url, '--quick', '--param', 'workers=6', '--json', '-']);
+    expect(failed.code, failed.stderr).toBe(0); // an unsafe variant that shows its race passes
+    const verdict = (JSON.parse(failed.stdout) as RunReport).verdicts[0]!;
+    expect(verdict.forbidden).toBeGreaterThan(0);
+    // The command a report prints for a failure (a safe variant's, say) names --store.
+    const { replayCommand } = await import('../src/stress/token.js');
+    expect(replayCommand(verdict.replay)).toBe(`npx sabre stress --replay ${verdict.replay} --store redis`);
+
+    const without = await stress(['--replay', verdict.replay]);
+    expect(without.code).toBe(2);
+    expect(without.stderr).toMatch(/from a --store run .*add --store redis/);
+
+    const replay = await stress(['--replay', verdict.replay, '--store', server.url, '--json', '-']);
+    expect(replay.code, replay.stderr).toBe(0);
+    const again = (JSON.parse(replay.stdout) as RunReport).verdicts;
+    expect(again.map((v) => `${v.scenario} ${v.variant}`)).toEqual(['G unsafe']);
+    expect(again[0]!.seed).toBe(verdict.seed);
+    expect(again[0]!.params).toEqual(verdict.params);
+    expect(again[0]!.forbidden, again[0]!.summary).toBeGreaterThan(0);
+  });
+
   it('H with --store redis: sabre kills and restarts its own server; the swallowing wrapper is caught, the fail-safe passes', async () => {
     const junit = join(dir, 'h.xml');
     const md = join(dir, 'h.md');

@@ -22,8 +22,8 @@ import { loadScenario, scenariosOf } from '../stress/stride.js';
 import { version } from './version.js';
 import { ProgressBar } from './progress-bar.js';
 import { startWatchdog } from './watchdog.js';
-import { type StorePlan, type VariantJob, planStoreRun } from './stress-store.js';
-import { decodeToken } from '../stress/token.js';
+import { type StorePlan, type VariantJob, planStoreRun, storeReplay } from './stress-store.js';
+import { STORE_SCENARIO_PREFIX, decodeToken } from '../stress/token.js';
 import type { Verdict } from '../stress/verdict.js';
 
 interface StressOptions {
@@ -125,8 +125,8 @@ async function stress(ids: string[], options: StressOptions): Promise<number> {
     else list(options.module !== undefined ? (await userEntries(options.module, [])).map((e) => e.scenario) : SCENARIOS);
     return 0;
   }
-  if (options.store !== undefined && (options.module !== undefined || options.replay !== undefined)) {
-    throw new UsageError(`--store runs sabre's process scenarios: it does not take ${options.module !== undefined ? '--module' : '--replay'}`);
+  if (options.store !== undefined && options.module !== undefined) {
+    throw new UsageError("--store runs sabre's process scenarios: it does not take --module");
   }
   let outputs: ReportOutput[];
   let store: StorePlan | undefined;
@@ -134,8 +134,10 @@ async function stress(ids: string[], options: StressOptions): Promise<number> {
   let jobs: VariantJob[];
   if (options.store !== undefined) {
     outputs = reportOutputs(options); // before a server is started
-    run = runOptionsOf(options);
-    store = await planStoreRun(ids, options.store, run, options.variant);
+    const replay =
+      options.replay !== undefined ? storeReplay(options.replay, { budgetMs: options.budget ?? REPLAY_BUDGET_MS, ...trialTimeout(options) }) : undefined;
+    run = replay?.run ?? runOptionsOf(options);
+    store = await planStoreRun(replay?.ids ?? ids, options.store, run, replay?.variant ?? options.variant);
     jobs = store.jobs;
   } else {
     const plan = await planRun(ids, options);
@@ -275,6 +277,9 @@ async function planRun(ids: string[], options: StressOptions): Promise<Plan> {
 async function planFrom(ids: string[], options: StressOptions): Promise<Plan> {
   if (options.replay !== undefined) {
     const token = decodeToken(options.replay);
+    if (token.scenario.startsWith(STORE_SCENARIO_PREFIX)) {
+      throw new UsageError('--replay: this token is from a --store run (actors are processes on Redis): add --store redis, or --store URL');
+    }
     const module = token.module !== undefined ? await loadUserModule(token.module, "the replay token's module") : BUILT_IN_MODULE;
     const scenario = await loadScenario(module, token.scenario);
     const entry: ScenarioEntry = { scenario, module, ...(token.module === undefined ? { builtIn: true } : {}) };

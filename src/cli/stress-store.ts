@@ -6,6 +6,7 @@
  */
 import type { RunOptions } from '../stress/runner.js';
 import { type Variant, resolveParams, unknownParams, VARIANTS } from '../stress/scenario.js';
+import { STORE_SCENARIO_PREFIX, decodeToken } from '../stress/token.js';
 import type { Verdict } from '../stress/verdict.js';
 import { UsageError } from './exit-codes.js';
 
@@ -70,5 +71,25 @@ export async function planStoreRun(ids: readonly string[], store: string, run: R
     skipped,
     url: target.url,
     close: () => target.close(),
+  };
+}
+
+/**
+ * `--replay` of a `--store` run's token: its scenario and variant again, with its seed and
+ * parameters, for as many trials as it took to show (process actors' interleavings are not
+ * replayed: their random choices are). `limits`: the budget and trial deadline of the replay.
+ */
+export function storeReplay(text: string, limits: Pick<RunOptions, 'budgetMs' | 'trialTimeoutMs'>): { ids: string[]; variant: Variant; run: RunOptions } {
+  let token: ReturnType<typeof decodeToken>;
+  try {
+    token = decodeToken(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (!token.scenario.startsWith(STORE_SCENARIO_PREFIX)) throw new UsageError('--replay: this token is from an in-memory run: run it without --store');
+  return {
+    ids: [token.scenario.slice(STORE_SCENARIO_PREFIX.length)],
+    variant: token.variant,
+    run: { seed: token.seed, params: token.params, trials: token.trial !== undefined ? token.trial + 1 : token.trials, ...limits },
   };
 }

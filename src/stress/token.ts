@@ -41,3 +41,21 @@ export function decodeToken(text: string): ReplayToken {
     throw new InvalidArgumentError(`--replay: bad token: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'token'}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
+
+/** How the scenario id of a `--store` run's token starts (process actors on Redis, not threads). */
+export const STORE_SCENARIO_PREFIX = 'store-';
+
+/**
+ * The command that replays `token`: a `--store` run's token replays with `--store redis` (a
+ * server sabre starts, which every process scenario can run against).
+ */
+export function replayCommand(token: string): string {
+  let store = false;
+  try {
+    const scenario: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'))?.scenario;
+    store = typeof scenario === 'string' && scenario.startsWith(STORE_SCENARIO_PREFIX);
+  } catch {
+    // not a token of ours: printed as it is
+  }
+  return `npx sabre stress --replay ${token}${store ? ' --store redis' : ''}`;
+}

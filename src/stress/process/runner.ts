@@ -20,7 +20,7 @@ import { Reservoir, mixSeed } from '../random.js';
 import { type RunOptions, budgetOf } from '../runner.js';
 import { type Params, type Variant, gradeOf, resolveParams } from '../scenario.js';
 import { thrownOutcome } from '../thrown.js';
-import { encodeToken } from '../token.js';
+import { STORE_SCENARIO_PREFIX, encodeToken } from '../token.js';
 import { type Verdict, histogramOf, judge, summarize } from '../verdict.js';
 import { HarnessOutcome, ProcessActors } from './actors.js';
 import type { ProcessScenario } from './process-scenario.js';
@@ -33,7 +33,7 @@ const MAX_SAMPLES = 50_000;
 
 /** The id a process scenario's replay token names: not the thread scenario of the same letter. */
 export function storeScenarioId(scenario: Pick<ProcessScenario, 'id'>): string {
-  return `store-${scenario.id}`;
+  return `${STORE_SCENARIO_PREFIX}${scenario.id}`;
 }
 
 /** Runs one variant of a process scenario against `target` and judges it. */

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunReport } from './run-report.js';
 import { verdictLabel } from './table.js';
+import { replayCommand } from '../token.js';
 
 /** Chart.js's browser build, read from its package (resolved next to its ES module entry). */
 export function chartJsSource(): string {
@@ -76,7 +77,7 @@ export function toHtml(report: RunReport): string {
       ) => `<section><h2>${escapeHtml(`${v.scenario} · ${v.title} · ${v.variant}`)} <span class="${v.passed ? 'pass' : 'fail'}">${verdictLabel(v)}</span></h2>
 <p class="summary">${escapeHtml(v.description)} — ${escapeHtml(v.summary)}${v.variant !== 'safe' && v.timeToFirstMs !== null ? `; first forbidden outcome after ${v.timeToFirstMs.toFixed(0)} ms` : ''}${v.firstForbidden?.detail !== undefined ? `<br>${escapeHtml(v.firstForbidden.detail)}` : ''}</p>
 <div class="charts"><div class="chart"><canvas id="outcomes-${i}"></canvas></div>${v.samples.some((s) => s.count > 0) ? `<div class="chart"><canvas id="samples-${i}"></canvas></div>` : ''}</div>
-${v.passed ? '' : `<p>Replay: <code>npx sabre stress --replay ${escapeHtml(v.replay)}</code></p>`}</section>`,
+${v.passed ? '' : `<p>Replay: <code>${escapeHtml(replayCommand(v.replay))}</code></p>`}</section>`,
     )
     .join('\n');
   const data = JSON.stringify(report, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value)).replaceAll(

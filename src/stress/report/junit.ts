@@ -1,6 +1,7 @@
 /** JUnit XML for CI systems: a test suite per scenario, a test case per variant. */
 import junitReportBuilder, { type Builder } from 'junit-report-builder';
 import type { RunReport } from './run-report.js';
+import { replayCommand } from '../token.js';
 
 // The package's typings describe its default export as the module, while at run time (CommonJS)
 // it is the builder itself.
@@ -18,9 +19,9 @@ export function toJunit(report: RunReport): string {
       .name(`${v.variant}: ${v.description}`)
       .time(v.elapsedMs / 1_000);
     const histogram = v.histogram.map((o) => `${o.count} x ${o.outcome} [${o.grade}]`).join('\n');
-    test.standardOutput(`${v.summary}\ntrials: ${v.trials}\n${histogram}\nreplay: npx sabre stress --replay ${v.replay}`);
+    test.standardOutput(`${v.summary}\ntrials: ${v.trials}\n${histogram}\nreplay: ${replayCommand(v.replay)}`);
     if (v.error) test.error(v.error);
-    else if (!v.passed) test.failure(`${v.summary} (replay: npx sabre stress --replay ${v.replay})`);
+    else if (!v.passed) test.failure(`${v.summary} (replay: ${replayCommand(v.replay)})`);
   }
   return xml.build();
 }

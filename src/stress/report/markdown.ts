@@ -2,6 +2,7 @@
 import type { RunReport } from './run-report.js';
 import { formatMs, verdictLabel } from './table.js';
 import { formatRate } from '../verdict.js';
+import { replayCommand } from '../token.js';
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', '<br>');
 
@@ -31,7 +32,7 @@ export function toMarkdown(report: RunReport): string {
     lines.push('', '### Replay', '');
     for (const v of failed) {
       const detail = v.firstForbidden?.detail !== undefined ? ` (${v.firstForbidden.detail})` : '';
-      lines.push(`- ${v.scenario} ${v.variant}: ${v.summary}${cell(detail)} — \`npx sabre stress --replay ${v.replay}\``);
+      lines.push(`- ${v.scenario} ${v.variant}: ${v.summary}${cell(detail)} — \`${replayCommand(v.replay)}\``);
     }
   }
   return `${lines.join('\n')}\n`;

@@ -6,6 +6,7 @@
 import Table from 'cli-table3';
 import pc from 'picocolors';
 import { type Verdict, formatRate } from '../verdict.js';
+import { replayCommand } from '../token.js';
 
 type Colors = ReturnType<typeof pc.createColors>;
 
@@ -63,7 +64,7 @@ export function verdictFooter(verdicts: readonly Verdict[]): string {
   ];
   for (const v of failed) {
     const detail = v.firstForbidden?.detail !== undefined ? `\n    ${v.firstForbidden.detail}` : '';
-    lines.push(`  ${v.scenario} ${v.variant}: ${v.summary}${detail}\n    replay: npx sabre stress --replay ${v.replay}`);
+    lines.push(`  ${v.scenario} ${v.variant}: ${v.summary}${detail}\n    replay: ${replayCommand(v.replay)}`);
   }
   return lines.join('\n');
 }
