@@ -125,6 +125,34 @@ describe.skipIf(!redisAvailable)('RedisCache across processes', () => {
     await cache.close();
   });
 
+  it('a computation longer than its lease keeps it (renewed): a waiter never takes over a live computer', async () => {
+    const p = prefix();
+    const a = await RedisCache.connect({ url: server.url, prefix: p });
+    const b = await RedisCache.connect({ url: server.url, prefix: p });
+    const leaseMs = 150;
+    let release!: () => void;
+    const slow = a.getOrCompute('k', () => new Promise<string>((resolve) => (release = () => resolve('slow'))), { leaseMs });
+    while (release === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    let waiterComputed = false;
+    const waiter = b.getOrCompute(
+      'k',
+      () => {
+        waiterComputed = true;
+        return 'taken over';
+      },
+      { leaseMs },
+    );
+    // Six lease periods: without renewal the lease would have expired five times over.
+    await new Promise((resolve) => setTimeout(resolve, 6 * leaseMs));
+    expect(waiterComputed).toBe(false);
+    release();
+    expect(await slow).toBe('slow');
+    expect(await waiter).toBe('slow');
+    expect(waiterComputed).toBe(false);
+    await a.close();
+    await b.close();
+  });
+
   it('a computer that outlives its lease does not overwrite the value of the one that took over (fencing)', async () => {
     const p = prefix();
     const a = await RedisCache.connect({ url: server.url, prefix: p });
