@@ -10,9 +10,9 @@ import { Op, type Operation } from '../../history.js';
 import { counterOutcome, counterOutcomes } from '../../scenarios/a-lost-updates.js';
 import { shareOf } from '../../scenarios/support.js';
 import { type ProcessScenario, type StampedOp, stamped, yieldPoint } from '../process-scenario.js';
-import { connectRedis } from './support.js';
+import { checkTiered, connectCache, tieredParam } from './support.js';
 
-const params = { increments: 200, workers: 4 };
+const params = { increments: 200, workers: 4, ...tieredParam };
 
 export const processLostUpdates: ProcessScenario<typeof params> = {
   id: 'A',
@@ -21,13 +21,16 @@ export const processLostUpdates: ProcessScenario<typeof params> = {
   audit: 'A',
   variants: { unsafe: 'await get(key), then await set(key, value + 1)', safe: 'await cache.increment(key): one atomic script' },
   params,
-  actors: (p) => p.workers,
+  actors: (p) => {
+    checkTiered(p.tiered);
+    return p.workers;
+  },
   trials: { full: 1_000, quick: 20 },
   trialTimeoutMs: 10_000,
   outcomes: counterOutcomes,
 
   async child(ctx) {
-    const cache = await connectRedis(ctx);
+    const cache = await connectCache(ctx);
     let key = '';
     return {
       handlers: {

@@ -13,9 +13,9 @@ import type { RedisCache } from '../../../redis/index.js';
 import { ABSENT, Op, type Operation } from '../../history.js';
 import { checkLinearizable } from '../../linearizability.js';
 import { type ProcessScenario, type StampedOp, stamped, yieldPoint } from '../process-scenario.js';
-import { connectRedis } from './support.js';
+import { checkTiered, connectCache, tieredParam } from './support.js';
 
-const params = { workers: 20, ttlSeconds: 86_400 };
+const params = { workers: 20, ttlSeconds: 86_400, ...tieredParam };
 
 export const processSetIfAbsent: ProcessScenario<typeof params> = {
   id: 'G',
@@ -24,7 +24,10 @@ export const processSetIfAbsent: ProcessScenario<typeof params> = {
   audit: 'G',
   variants: { unsafe: 'if (!(await has(key))) await set(key): two round trips', safe: 'await cache.setIfAbsent(key, value, { ttlMs }): one SET NX PX' },
   params,
-  actors: (p) => p.workers,
+  actors: (p) => {
+    checkTiered(p.tiered);
+    return p.workers;
+  },
   trials: { full: 2_000, quick: 30 },
   trialTimeoutMs: 10_000,
   outcomes: [
@@ -36,7 +39,7 @@ export const processSetIfAbsent: ProcessScenario<typeof params> = {
   ],
 
   async child(ctx) {
-    const cache = await connectRedis(ctx);
+    const cache = await connectCache(ctx);
     const value = ctx.actor + 1;
     let key = '';
     return {

@@ -1,5 +1,6 @@
 /** Helpers shared by the process scenarios. */
-import { RedisCache, StoreUnavailableError } from '../../../redis/index.js';
+import { type AsyncCache, RedisCache, StoreUnavailableError, TieredCache } from '../../../redis/index.js';
+import { InvalidArgumentError } from '../../../errors.js';
 import type { ChildContext } from '../process-scenario.js';
 
 /** The actor's RedisCache on the run's server and prefix (calls time out well inside a trial deadline). */
@@ -19,4 +20,21 @@ export async function untilAvailable(cache: RedisCache, deadlineMs: number): Pro
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
+}
+
+/** The parameter that picks the cache an actor uses: 0 a RedisCache, 1 a TieredCache (its own L1 in front of Redis). */
+export const tieredParam = { tiered: 0 };
+
+/** Checks `tiered` (0 or 1): a bad value is refused before any process starts. */
+export function checkTiered(tiered: number): void {
+  if (tiered !== 0 && tiered !== 1) throw new InvalidArgumentError(`--param tiered must be 0 (RedisCache) or 1 (TieredCache), got ${tiered}`);
+}
+
+/**
+ * The actor's cache through the one interface both satisfy ({@link AsyncCache}): a RedisCache, or
+ * with `tiered: 1` a TieredCache whose L1 is this process's. The scenario's code is the same.
+ */
+export function connectCache(ctx: Pick<ChildContext<{ tiered: number }>, 'url' | 'prefix' | 'params'>): Promise<AsyncCache> {
+  if (ctx.params.tiered !== 1) return connectRedis(ctx);
+  return TieredCache.connect({ url: ctx.url, prefix: ctx.prefix, commandTimeoutMs: 5_000, graceMs: 0, l1: { maxEntries: 1_024, maxBytes: 1 << 20 } });
 }
