@@ -157,7 +157,7 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
       await expect(b.get('other')).rejects.toMatchObject({ code: 'ERR_SABRE_STORE_UNAVAILABLE' });
       await eventually(() => !b.synced);
     } finally {
-      await server.start();
+      await server.restart();
     }
     await eventually(() => b.synced);
     expect(l1b.has('k')).toBe(false); // announcements may have been missed: L1 was cleared
