@@ -145,6 +145,29 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
     expect(l1b.peek('k')).toBe('computed');
   });
 
+  it('getOrCompute answered by the fail-safe (its compute failed) leaves L1 alone: a later read is not served a value Redis no longer has', async () => {
+    const prefix = `tier${++n}:`;
+    const [l1a, l1b] = [local(), local()];
+    const a = await TieredCache.connect({ url: server.url, prefix, l1: l1a });
+    const b = await TieredCache.connect({ url: server.url, prefix, graceMs: 600_000, l1: l1b });
+    open.push(a, b);
+    await eventually(() => a.synced && b.synced);
+    await a.set('k', 'old');
+    await eventually(async () => (await b.stats()).invalidationsReceived === 1);
+    expect(await b.get('k')).toBe('old'); // b's fail-safe now remembers 'old'
+    await a.delete('k');
+    await eventually(async () => (await b.stats()).invalidationsReceived === 2 && !l1b.has('k'));
+    const failing = (): string => {
+      throw new Error('the backend is down');
+    };
+    // The documented fail-safe answer: the last value Redis confirmed to b, within graceMs...
+    expect(await b.getOrCompute('k', failing)).toBe('old');
+    expect((await b.stats()).redis.graceServed).toBe(1);
+    // ...for that call only: the delete's announcement was delivered, so no later read may return it.
+    expect(l1b.has('k')).toBe(false);
+    expect(await b.get('k')).toBeUndefined();
+  });
+
   it('with Redis away: L1 still answers what it holds, other reads fail typed; when the subscription is back L1 starts afresh', async () => {
     const [a, b, , l1b] = await pair();
     await a.set('k', 'v');

@@ -252,12 +252,18 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
     const before = this.#sequenceOf(key);
     const localTtl = Math.min(this.#localTtlMs, typeof ttlMs === 'number' && ttlMs > 0 ? ttlMs : Infinity);
     let fromRedis: { value: T } | undefined;
+    let graceServed = false;
     let value: T;
     try {
       value = await this.#local.getOrCompute(
         key,
         async () => {
+          // A fail-safe answer (Redis away, or the compute failed) is the last value Redis confirmed
+          // before: an answer for this call, not a value to keep, since the write that replaced it
+          // may have been announced already. Another call's grace answer meanwhile only costs a fill.
+          const graceBefore = (await this.#redis.stats()).graceServed;
           fromRedis = { value: await this.#redis.getOrCompute(key, compute, options) };
+          graceServed = (await this.#redis.stats()).graceServed !== graceBefore;
           return fromRedis.value;
         },
         { ttlMs: localTtl },
@@ -267,8 +273,9 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
       if (fromRedis !== undefined && error instanceof SabreError) return fromRedis.value;
       throw error;
     }
-    // L1 stored what Redis gave; if an announcement arrived meanwhile (or none could), that may be stale.
-    if (!this.#synced || this.#sequenceOf(key) !== before) this.#local.delete(key);
+    // L1 stored what Redis gave; if an announcement arrived meanwhile (or none could), or it was a
+    // fail-safe answer, that may be stale.
+    if (graceServed || !this.#synced || this.#sequenceOf(key) !== before) this.#local.delete(key);
     return value;
   }
 
