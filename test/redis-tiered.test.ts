@@ -6,6 +6,7 @@
  * Waits are polls bounded by attempts, never wall-clock assertions.
  */
 import { existsSync } from 'node:fs';
+import { type AddressInfo, type Socket, createConnection, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -166,6 +167,42 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
     // ...for that call only: the delete's announcement was delivered, so no later read may return it.
     expect(l1b.has('k')).toBe(false);
     expect(await b.get('k')).toBeUndefined();
+  });
+
+  it('a first SUBSCRIBE cut off by a dropped connection is sent again on the reconnection: the TieredCache gets synced', async () => {
+    // A real TCP proxy in front of the real server that drops the first connection to send SUBSCRIBE.
+    const sockets = new Set<Socket>();
+    let dropped = 0;
+    const proxy = createServer((client) => {
+      const upstream = createConnection({ host: '127.0.0.1', port: server.port });
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          sockets.delete(socket);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.on('data', (chunk: Buffer) => {
+        if (dropped === 0 && /subscribe/i.test(chunk.toString('latin1'))) {
+          dropped++;
+          client.destroy();
+        } else upstream.write(chunk);
+      });
+      upstream.pipe(client);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as AddressInfo;
+    const cache = await TieredCache.connect({ url: `redis://127.0.0.1:${port}`, prefix: `tier${++n}:`, l1: local() });
+    try {
+      await eventually(() => dropped === 1);
+      await eventually(() => cache.synced);
+    } finally {
+      await cache.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('with Redis away: L1 still answers what it holds, other reads fail typed; when the subscription is back L1 starts afresh', async () => {
