@@ -205,6 +205,23 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
     }
   });
 
+  it('an announcement of a key this L1 cannot hold (another process allows longer keys) leaves the subscription synced', async () => {
+    const prefix = `tier${++n}:`;
+    const a = await TieredCache.connect({ url: server.url, prefix, l1: { maxEntries: 100, maxBytes: 1 << 20, maxKeyBytes: 4_096 } });
+    const b = await TieredCache.connect({ url: server.url, prefix, l1: { maxEntries: 100, maxBytes: 1 << 20, maxKeyBytes: 1_024 } });
+    open.push(a, b);
+    await eventually(() => a.synced && b.synced);
+    await a.set('k'.repeat(2_000), 1);
+    await eventually(async () => (await b.stats()).invalidationsReceived === 1);
+    expect(b.synced).toBe(true);
+    // L1 still works in b: a read fills it, and a's next write drops it.
+    await a.set('short', 1);
+    await eventually(async () => (await b.stats()).invalidationsReceived === 2);
+    await eventually(async () => (await b.get('short')) === 1 && b.local.has('short'));
+    await a.set('short', 2);
+    await eventually(() => !b.local.has('short'));
+  });
+
   it('with Redis away: L1 still answers what it holds, other reads fail typed; when the subscription is back L1 starts afresh', async () => {
     const [a, b, , l1b] = await pair();
     await a.set('k', 'v');

@@ -340,7 +340,13 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
     const valueKey = message.subarray(ORIGIN_BYTES);
     this.#stripes[this.#stripeOf(valueKey)]!++;
     this.#counters.invalidationsReceived++;
-    this.#local.delete(this.#keys.keyOf(valueKey));
+    try {
+      this.#local.delete(this.#keys.keyOf(valueKey));
+    } catch (error) {
+      // A key this L1 cannot hold (another process's L1 allows longer keys) is not in it. Thrown
+      // here, the error would reach node-redis as the subscriber's 'error': L1 unsynced for good.
+      if (!(error instanceof InvalidArgumentError)) throw error;
+    }
   }
 
   #stripeOf(valueKey: Buffer): number {
