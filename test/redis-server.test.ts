@@ -5,7 +5,9 @@
  * and thaws it, and a binary that cannot be run is a typed error. Every server is stopped in a
  * finally; every wait is bounded (the servers' own bounds, and the PINGs' timeouts).
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { redisCli } from '../bench/support/redis-cluster.js';
 import { RedisServerNotFoundError } from '../src/stress/process/redis-server.js';
@@ -67,6 +69,40 @@ describe.skipIf(!redisAvailable)('the throwaway redis-server', () => {
       await server.stop();
     }
   }, 30_000);
+
+  it('a SIGTERM to the process that started it kills it too, in its own process group (as `sabre stress --store redis` runs it)', async () => {
+    const module = new URL('../dist/src/stress/process/redis-server.js', import.meta.url).href;
+    expect(existsSync(new URL(module)), `${module} is missing: run \`npm run build\` first`).toBe(true);
+    const script = `import { RedisServer } from ${JSON.stringify(module)};
+      const server = await RedisServer.start({ persist: true, ownProcessGroup: true });
+      console.log(server.port);
+      setInterval(() => {}, 1_000);`;
+    const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => owner.once('exit', (_code, signal) => resolve(signal)));
+    let port: number | undefined;
+    try {
+      const line = await Promise.race([createInterface({ input: owner.stdout! })[Symbol.asyncIterator]().next(), exited.then(() => ({ value: undefined }))]);
+      port = Number(line.value);
+      expect(Number.isInteger(port), `the owner printed no port (${line.value})`).toBe(true);
+      expect(await redisCli(port, 'PING')).toBe('PONG');
+      owner.kill('SIGTERM');
+      expect(await exited).toBe('SIGTERM'); // it still ends as a SIGTERM ends it
+      // Its server is gone too (bounded: at most 100 attempts).
+      let answering = true;
+      for (let i = 0; i < 100 && answering; i++) {
+        answering = await redisCli(port, 'PING').then(
+          () => true,
+          () => false,
+        );
+        if (answering) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(answering, 'the redis-server outlived the process that started it').toBe(false);
+    } finally {
+      owner.kill('SIGKILL');
+      // An orphan left by a failure must not outlive the test either.
+      if (port !== undefined) await redisCli(port, 'SHUTDOWN', 'NOSAVE').catch(() => undefined);
+    }
+  });
 
   it('a binary that cannot be run is a RedisServerNotFoundError', async () => {
     const saved = process.env.SABRE_REDIS_SERVER;
