@@ -42,7 +42,7 @@ describe.skipIf(!redisAvailable)('RedisCache fail-safe', () => {
   // A test that failed while the server was down must not take the next ones with it.
   afterEach(async () => {
     server.resume();
-    if (!server.running) await server.start();
+    if (!server.running) await server.restart();
   });
 
   it('server killed: grace values or StoreUnavailableError, writes never succeed silently; restarted: calls succeed and the local values are dropped', async () => {
@@ -99,7 +99,7 @@ describe.skipIf(!redisAvailable)('RedisCache fail-safe', () => {
     expect(during.unavailableErrors).toBe(12); // the 10 refused above and the two reads just now (strict counts its own)
     expect(events).toEqual(['unavailable:true']); // once, however many calls failed
 
-    await server.start();
+    await server.restart();
     // Back: the restarted server is empty, and the grace value of 'a' must not outlive the outage.
     expect(await whenBack(() => cache.get('a'))).toBeUndefined();
     expect(events).toEqual(['unavailable:true', 'available']);

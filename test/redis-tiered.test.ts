@@ -6,6 +6,7 @@
  * Waits are polls bounded by attempts, never wall-clock assertions.
  */
 import { existsSync } from 'node:fs';
+import { type AddressInfo, type Socket, createConnection, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,6 +156,82 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
     expect(l1b.peek('k')).toBe('computed');
   });
 
+  it('getOrCompute answered by the fail-safe (its compute failed) leaves L1 alone: a later read is not served a value Redis no longer has', async () => {
+    const prefix = `tier${++n}:`;
+    const [l1a, l1b] = [local(), local()];
+    const a = await TieredCache.connect({ url: server.url, prefix, l1: l1a });
+    const b = await TieredCache.connect({ url: server.url, prefix, graceMs: 600_000, l1: l1b });
+    open.push(a, b);
+    await eventually(() => a.synced && b.synced);
+    await a.set('k', 'old');
+    await eventually(async () => (await b.stats()).invalidationsReceived === 1);
+    expect(await b.get('k')).toBe('old'); // b's fail-safe now remembers 'old'
+    await a.delete('k');
+    await eventually(async () => (await b.stats()).invalidationsReceived === 2 && !l1b.has('k'));
+    const failing = (): string => {
+      throw new Error('the backend is down');
+    };
+    // The documented fail-safe answer: the last value Redis confirmed to b, within graceMs...
+    expect(await b.getOrCompute('k', failing)).toBe('old');
+    expect((await b.stats()).redis.graceServed).toBe(1);
+    // ...for that call only: the delete's announcement was delivered, so no later read may return it.
+    expect(l1b.has('k')).toBe(false);
+    expect(await b.get('k')).toBeUndefined();
+  });
+
+  it('a first SUBSCRIBE cut off by a dropped connection is sent again on the reconnection: the TieredCache gets synced', async () => {
+    // A real TCP proxy in front of the real server that drops the first connection to send SUBSCRIBE.
+    const sockets = new Set<Socket>();
+    let dropped = 0;
+    const proxy = createServer((client) => {
+      const upstream = createConnection({ host: '127.0.0.1', port: server.port });
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          sockets.delete(socket);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.on('data', (chunk: Buffer) => {
+        if (dropped === 0 && /subscribe/i.test(chunk.toString('latin1'))) {
+          dropped++;
+          client.destroy();
+        } else upstream.write(chunk);
+      });
+      upstream.pipe(client);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as AddressInfo;
+    const cache = await TieredCache.connect({ url: `redis://127.0.0.1:${port}`, prefix: `tier${++n}:`, l1: local() });
+    try {
+      await eventually(() => dropped === 1);
+      await eventually(() => cache.synced);
+    } finally {
+      await cache.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  it('an announcement of a key this L1 cannot hold (another process allows longer keys) leaves the subscription synced', async () => {
+    const prefix = `tier${++n}:`;
+    const a = await TieredCache.connect({ url: server.url, prefix, l1: { maxEntries: 100, maxBytes: 1 << 20, maxKeyBytes: 4_096 } });
+    const b = await TieredCache.connect({ url: server.url, prefix, l1: { maxEntries: 100, maxBytes: 1 << 20, maxKeyBytes: 1_024 } });
+    open.push(a, b);
+    await eventually(() => a.synced && b.synced);
+    await a.set('k'.repeat(2_000), 1);
+    await eventually(async () => (await b.stats()).invalidationsReceived === 1);
+    expect(b.synced).toBe(true);
+    // L1 still works in b: a read fills it, and a's next write drops it.
+    await a.set('short', 1);
+    await eventually(async () => (await b.stats()).invalidationsReceived === 2);
+    await eventually(async () => (await b.get('short')) === 1 && b.local.has('short'));
+    await a.set('short', 2);
+    await eventually(() => !b.local.has('short'));
+  });
+
   it('with Redis away: L1 still answers what it holds, other reads fail typed; when the subscription is back L1 starts afresh', async () => {
     const [a, b, , l1b] = await pair();
     await a.set('k', 'v');
@@ -174,7 +251,7 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
       expect(events).toEqual(['unavailable']); // one event for the outage, not one per failed call
       await eventually(() => !b.synced);
     } finally {
-      await server.start();
+      await server.restart();
     }
     await eventually(() => b.synced);
     await eventually(async () => (await b.has('x').catch(() => false)) === false && b.state === 'available');

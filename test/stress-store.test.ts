@@ -77,6 +77,17 @@ describe.skipIf(!redisAvailable)('sabre stress --store (actor processes on Redis
     expect(tieredSafe.samples.find((s) => s.name === 'ms from the write to the first fresh read')?.count).toBeGreaterThan(0);
   });
 
+  it('--param tiered=1: G and A run the same code on TieredCache (the AsyncCache interface): unsafe caught, safe clean; tiered=2 is refused', async () => {
+    const run = await stress(['G', 'A', '--store', server.url, '--quick', '--param', 'workers=6', '--param', 'tiered=1', '--json', '-']);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as RunReport;
+    expectCaughtAndClean(report, ['G', 'A']);
+    for (const verdict of report.verdicts) expect(verdict.params.tiered).toBe(1);
+    const bad = await stress(['G', '--store', server.url, '--quick', '--param', 'tiered=2']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/tiered must be 0 \(RedisCache\) or 1 \(TieredCache\), got 2/);
+  });
+
   it('a failure prints a replay command with --store; --replay with --store runs that variant again (same seed and parameters) and shows it', async () => {
     const failed = await stress(['G', '--variant', 'unsafe', '--store', server.url, '--quick', '--param', 'workers=6', '--json', '-']);
     expect(failed.code, failed.stderr).toBe(0); // an unsafe variant that shows its race passes

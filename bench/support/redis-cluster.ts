@@ -10,8 +10,9 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { RedisServer, freePort, sleep } from './redis-server.js';
+import { RedisServer, freePort } from './redis-server.js';
 
 const run = promisify(execFile);
 export const REDIS_CLI = process.env.SABRE_REDIS_CLI ?? 'redis-cli';
@@ -48,7 +49,7 @@ export class RedisCluster {
         // The bus port is chosen too: the default (port + 10000) may be taken, or beyond 65535.
         busPorts.push(await freePort());
         const extraArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--dir', dir, '--cluster-port', String(busPorts[i])];
-        nodes.push(await RedisServer.start(readyMs, { extraArgs }));
+        nodes.push(await RedisServer.start({ readyMs, extraArgs }));
       }
       for (const [i, node] of nodes.entries()) {
         const first = Math.floor((SLOTS * i) / masters);

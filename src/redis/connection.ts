@@ -250,19 +250,25 @@ export class Connection {
   subscribe(channel: string, listener: (message: Buffer) => void, events: { synced?: () => void; lost?: () => void } = {}): () => void {
     const subscriber = this.#transport.subscriber();
     let subscribed = false;
+    const subscribe = (): void => {
+      subscriber.subscribe(channel, listener, true).then(
+        () => {
+          subscribed = true;
+          events.synced?.();
+        },
+        // The connection dropped before the reply: node-redis then forgets the channel (it
+        // resubscribes only to what was confirmed), so the next 'ready' sends SUBSCRIBE again.
+        () => {},
+      );
+    };
     subscriber.on('error', () => events.lost?.());
     subscriber.on('reconnecting', () => events.lost?.());
     subscriber.on('ready', () => {
-      if (subscribed) events.synced?.(); // a reconnection: resubscribed already
+      if (subscribed)
+        events.synced?.(); // a reconnection: resubscribed already
+      else subscribe(); // the first connection, or one whose SUBSCRIBE was cut off
     });
-    subscriber
-      .connect()
-      .then(() => subscriber.subscribe(channel, listener, true))
-      .then(() => {
-        subscribed = true;
-        events.synced?.();
-      })
-      .catch(() => {});
+    subscriber.connect().catch(() => {});
     return () => {
       try {
         subscriber.destroy();

@@ -325,8 +325,8 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
   }
 
   /** Package-internal: what TieredCache builds its invalidations on. */
-  [internals](): { readonly connection: Connection; readonly keys: KeySpace } {
-    return { connection: this.#connection, keys: this.#keys };
+  [internals](): { readonly connection: Connection; readonly keys: KeySpace; readonly failSafe: { readonly graceServed: number } } {
+    return { connection: this.#connection, keys: this.#keys, failSafe: this.#failSafe.counters };
   }
 
   /** Closes the connections. Calls made afterwards throw IllegalStateError; waiting getOrCompute calls end. */

@@ -93,6 +93,8 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
   readonly #redis: RedisCache<V>;
   readonly #connection: Connection;
   readonly #keys: KeySpace;
+  /** The RedisCache's fail-safe counters (live): a read answered by the fail-safe is not copied into L1. */
+  readonly #failSafe: { readonly graceServed: number };
   readonly #localTtlMs: number;
   readonly #handle: TieredCacheHandle;
   readonly #unsubscribe: () => void;
@@ -115,7 +117,7 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
   private constructor(local: SharedCache<V>, redis: RedisCache<V>, options: TieredCacheHandle['options']) {
     this.#local = local;
     this.#redis = redis;
-    ({ connection: this.#connection, keys: this.#keys } = redis[internals]());
+    ({ connection: this.#connection, keys: this.#keys, failSafe: this.#failSafe } = redis[internals]());
     this.#localTtlMs = options.localTtlMs;
     this.#handle = Object.freeze({ kind: 'sabre/tiered-cache', l1: local.handle, options });
     this.#unsubscribe = this.#connection.subscribe(this.#keys.invalidations, (message) => this.#invalidated(message), {
@@ -270,16 +272,24 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
     const { ttlMs } = readOptions(options, ['ttlMs', 'leaseMs'], 'options');
     const before = this.#sequenceOf(key);
     const localTtl = Math.min(this.#localTtlMs, typeof ttlMs === 'number' && ttlMs > 0 ? ttlMs : Infinity);
-    /** What this thread's flight got from Redis, and the entry's remaining life there (undefined: unknown). */
-    let fromRedis: { value: T; ttl: number | undefined } | undefined;
+    /**
+     * What this thread's flight got from Redis: the value, its remaining life there (undefined:
+     * unknown), and whether it was a fail-safe answer.
+     */
+    let fromRedis: { value: T; ttl: number | undefined; grace: boolean } | undefined;
     let value: T;
     try {
       value = await this.#local.getOrCompute(
         key,
         async () => {
+          // A fail-safe answer (Redis away, or the compute failed) is the last value Redis confirmed
+          // before: an answer for this call, not a value to keep, since the write that replaced it
+          // may have been announced already. Another call's grace answer meanwhile only costs a fill.
+          const graceBefore = this.#failSafe.graceServed;
           const found = await this.#redis.getOrCompute(key, compute, options);
+          const grace = this.#failSafe.graceServed !== graceBefore;
           // The value may be another process's, with less life left in Redis than localTtl.
-          fromRedis = { value: found, ttl: await this.#redis.ttl(key).catch(() => undefined) };
+          fromRedis = { value: found, grace, ttl: grace ? undefined : await this.#redis.ttl(key).catch(() => undefined) };
           return found;
         },
         { ttlMs: localTtl },
@@ -290,9 +300,9 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
       throw error;
     }
     if (fromRedis === undefined) return value; // another thread's flight: it fixed L1's copy
-    if (!this.#synced || this.#sequenceOf(key) !== before || fromRedis.ttl === undefined) {
-      // An announcement arrived meanwhile (or none could), or the entry's life in Redis is unknown:
-      // L1's copy may be stale or outlive the entry.
+    if (fromRedis.grace || !this.#synced || this.#sequenceOf(key) !== before || fromRedis.ttl === undefined) {
+      // A fail-safe answer, an announcement meanwhile (or none could arrive), or an unknown life in
+      // Redis: L1's copy may be stale or outlive the entry.
       this.#local.delete(key);
     } else if (fromRedis.ttl < localTtl) {
       // Never past the Redis TTL: L1 stored it for localTtl a moment ago (the flight's option).
@@ -333,9 +343,13 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
   /** An L1 miss: Redis's value, copied into L1 unless an announcement (or a lost subscription) may have made it stale. */
   async #readRedis(key: CacheKey, counted: boolean): Promise<V | undefined> {
     const before = this.#sequenceOf(key);
+    const graceBefore = this.#failSafe.graceServed;
     const [value, ttl] = await Promise.all([counted ? this.#redis.get(key) : this.#redis.peek(key), this.#redis.ttl(key).catch(() => undefined)]);
     if (counted) this.#counters[value === undefined ? 'misses' : 'hits']++;
-    if (value !== undefined && ttl !== undefined && this.#synced && this.#sequenceOf(key) === before) {
+    // A fail-safe answer (the GET failed, the PTTL may not have) is for this call only: a write
+    // that replaced it may have been announced already. Another call's grace answer meanwhile only costs a fill.
+    const grace = this.#failSafe.graceServed !== graceBefore;
+    if (value !== undefined && ttl !== undefined && !grace && this.#synced && this.#sequenceOf(key) === before) {
       try {
         this.#local.set(key, value, { ttlMs: Math.min(this.#localTtlMs, Math.max(1, ttl)) });
       } catch (error) {
@@ -371,7 +385,13 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
     const valueKey = message.subarray(ORIGIN_BYTES);
     this.#stripes[this.#stripeOf(valueKey)]!++;
     this.#counters.invalidationsReceived++;
-    this.#local.delete(this.#keys.keyOf(valueKey));
+    try {
+      this.#local.delete(this.#keys.keyOf(valueKey));
+    } catch (error) {
+      // A key this L1 cannot hold (another process's L1 allows longer keys) is not in it. Thrown
+      // here, the error would reach node-redis as the subscriber's 'error': L1 unsynced for good.
+      if (!(error instanceof InvalidArgumentError)) throw error;
+    }
   }
 
   #stripeOf(valueKey: Buffer): number {

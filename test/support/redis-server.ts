@@ -1,12 +1,12 @@
 /**
- * The throwaway redis-server of the tests (bench/support/redis-server.ts, shared with
- * `sabre bench tiered`), and when they run: outside CI a machine without `redis-server` skips the
+ * The throwaway redis-server of the tests (sabre's own, through bench/support/redis-server.ts,
+ * shared with `sabre bench tiered`), and when they run: outside CI a machine without `redis-server` skips the
  * Redis tests (install it with `apt-get install redis-server`); with SABRE_REQUIRE_REDIS=1 (set by
  * .ci/run) a missing server fails them instead, so CI can never pass by skipping.
  */
 import { REDIS_SERVER, findRedisServer } from '../../bench/support/redis-server.js';
 
-export { REDIS_SERVER, RedisServer, freePort, sleep } from '../../bench/support/redis-server.js';
+export { REDIS_SERVER, RedisServer, freePort } from '../../bench/support/redis-server.js';
 
 /** `redis-server --version`'s line, or undefined when there is no server to run. */
 export const redisServerVersion = findRedisServer();

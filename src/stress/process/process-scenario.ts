@@ -17,7 +17,7 @@
 import type { RedisCache } from '../../redis/index.js';
 import type { OutcomeSpec, Params, Variant } from '../scenario.js';
 import type { ProcessActors } from './actors.js';
-import type { OwnedRedisServer } from './redis-target.js';
+import type { RedisServer } from './redis-server.js';
 
 /** What each actor process knows about itself and the run. */
 export interface ChildContext<P extends Params = Params> {
@@ -50,7 +50,7 @@ export interface TrialRun<P extends Params = Params> {
   /** The parent's own connection to the run's Redis (same prefix as the actors'): what the arbiter reads with. */
   readonly cache: RedisCache;
   /** The server, when sabre owns it (`--store redis`): scenarios that kill and restart it need it. */
-  readonly server: OwnedRedisServer | undefined;
+  readonly server: RedisServer | undefined;
   /** How long any one wait of the trial may take before it is a `hang`. */
   readonly deadlineMs: number;
   /** Records one sample of a named measurement (reported as percentiles). */
