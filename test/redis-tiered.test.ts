@@ -79,6 +79,28 @@ describe.skipIf(!redisAvailable)('TieredCache', () => {
     await server?.stop();
   });
 
+  it("a key longer than L1 allows is Redis's alone: every call works (none throws after the write was applied), and it invalidates a bigger L1 elsewhere; a bad key rejects typed", async () => {
+    const prefix = `tier${++n}:`;
+    const small = await TieredCache.connect({ url: server.url, prefix, l1: { maxEntries: 100, maxBytes: 1 << 16, maxKeyBytes: 16 } });
+    const big = local();
+    const other = await TieredCache.connect({ url: server.url, prefix, l1: big });
+    open.push(small, other);
+    await eventually(() => small.synced && other.synced);
+    const key = 'a-key-of-forty-characters-long-enough-x';
+    await small.set(key, 1); // resolves: the write reached Redis and nothing after it threw
+    expect(await small.get(key)).toBe(1);
+    expect(await small.has(key)).toBe(true);
+    expect(await other.get(key)).toBe(1);
+    expect(big.peek(key)).toBe(1); // the bigger L1 holds it
+    expect(await small.increment(key)).toBe(2);
+    await eventually(() => big.peek(key) === undefined); // the small one's write dropped it there
+    expect(await other.get(key)).toBe(2);
+    expect(await small.delete(key)).toBe(true);
+    expect(await small.get(key)).toBeUndefined();
+    const bad = small.get({} as never);
+    await expect(bad).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
   it('a read fills L1; the next read is answered there; a write elsewhere drops it from L1 and the new value is read', async () => {
     const [a, b, , l1b] = await pair();
     await a.set('k', { v: 1 });

@@ -212,7 +212,13 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
 
   /** Whether `key` holds an entry (in L1, or else in Redis). */
   async has(key: CacheKey): Promise<boolean> {
-    return this.#local.has(key) || this.#redis.has(key);
+    let local = false;
+    try {
+      local = this.#local.has(key);
+    } catch {
+      // as in get: a key L1 cannot hold is asked of Redis, which refuses a bad one typed
+    }
+    return local || this.#redis.has(key);
   }
 
   /** The TTL in Redis (L1's copies live shorter). */
@@ -303,7 +309,7 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
     if (fromRedis.grace || !this.#synced || this.#sequenceOf(key) !== before || fromRedis.ttl === undefined) {
       // A fail-safe answer, an announcement meanwhile (or none could arrive), or an unknown life in
       // Redis: L1's copy may be stale or outlive the entry.
-      this.#local.delete(key);
+      this.#drop(key);
     } else if (fromRedis.ttl < localTtl) {
       // Never past the Redis TTL: L1 stored it for localTtl a moment ago (the flight's option).
       this.#local.expire(key, Math.max(1, fromRedis.ttl));
@@ -329,8 +335,10 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
     let local: V | undefined;
     try {
       local = counted ? this.#local.get(key) : this.#local.peek(key);
-    } catch (error) {
-      return Promise.reject(error);
+    } catch {
+      // A key L1 cannot hold (longer than its maxKeyBytes) is Redis's alone; any other bad key
+      // RedisCache refuses with the same typed error. Either way a rejection, not a throw.
+      return this.#readRedis(key, counted);
     }
     if (local === undefined) return this.#readRedis(key, counted);
     if (counted) {
@@ -371,7 +379,7 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
   /** After a write to Redis: drop the key here, announce it to the other processes. */
   async #written(key: CacheKey): Promise<void> {
     this.#stripes[this.#stripeOf(this.#keys.value(key))]!++;
-    this.#local.delete(key);
+    this.#drop(key); // the write is done: nothing here may make it look failed
     try {
       await this.#connection.call(['PUBLISH', this.#keys.invalidations, Buffer.concat([this.#origin, this.#keys.value(key)])]);
     } catch {
@@ -385,12 +393,26 @@ export class TieredCache<V = unknown> implements AsyncCache<V> {
     const valueKey = message.subarray(ORIGIN_BYTES);
     this.#stripes[this.#stripeOf(valueKey)]!++;
     this.#counters.invalidationsReceived++;
+    // Nothing may be thrown here: it would reach node-redis as the subscriber's 'error' (L1 unsynced for good).
+    this.#drop(this.#keys.keyOf(valueKey));
+  }
+
+  /**
+   * Drops `key` from L1, throwing nothing. A key L1 cannot hold (longer than its maxKeyBytes, as
+   * another process's L1 may allow) is not in it. Any other failure (a lock timeout) must not
+   * leave a copy that a write replaced: L1 is cleared; if that fails too, it is counted in
+   * invalidationsLost (the copy then lives at most localTtlMs).
+   */
+  #drop(key: CacheKey): void {
     try {
-      this.#local.delete(this.#keys.keyOf(valueKey));
+      this.#local.delete(key);
     } catch (error) {
-      // A key this L1 cannot hold (another process's L1 allows longer keys) is not in it. Thrown
-      // here, the error would reach node-redis as the subscriber's 'error': L1 unsynced for good.
-      if (!(error instanceof InvalidArgumentError)) throw error;
+      if (error instanceof InvalidArgumentError) return;
+      try {
+        this.#local.clear();
+      } catch {
+        this.#counters.invalidationsLost++;
+      }
     }
   }
 
