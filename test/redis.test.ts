@@ -6,7 +6,7 @@
 import { createClient } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IllegalStateError, InvalidArgumentError } from '../src/index.js';
-import { RedisCache } from '../src/redis/index.js';
+import { RedisCache, StoreReplyError } from '../src/redis/index.js';
 import { RedisServer, redisAvailable } from './support/redis-server.js';
 
 type Raw = ReturnType<typeof createClient>;
@@ -251,6 +251,28 @@ describe.skipIf(!redisAvailable)('RedisCache', () => {
       const info = String(await raw.sendCommand(['INFO', 'server']));
       const version = /redis_version:([\d.]+)/.exec(info)![1]!;
       expect(cache.nativeCompareAndSet).toBe(versionAtLeast(version, 8, 4));
+    });
+
+    it('what Redis refuses, or holds without sabre having written it, is a StoreReplyError (ERR_SABRE_STORE_REPLY), never an untyped error', async () => {
+      const own = await fresh();
+      const { KeySpace } = await import('../src/redis/wire.js');
+      const keys = new KeySpace(`t${prefixes}:`);
+      await raw.sendCommand(['LPUSH', keys.value('list'), 'x']); // a list: GET answers WRONGTYPE
+      await raw.sendCommand(['SET', keys.value('foreign'), '']); // an empty string: no sabre tag
+      await raw.sendCommand(['SET', keys.value('alien'), '\u00ffgarbage']); // a tag sabre never writes
+      for (const key of ['list', 'foreign', 'alien']) {
+        const error = await own.get(key).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error, key).toBeInstanceOf(StoreReplyError);
+        expect((error as StoreReplyError).code, key).toBe('ERR_SABRE_STORE_REPLY');
+      }
+      await expect(own.get('list')).rejects.toThrow(/WRONGTYPE/);
+      await expect(own.increment('list')).rejects.toBeInstanceOf(StoreReplyError);
+      expect(own.state).toBe('available'); // a refusal is an answer: Redis is there
+      await raw.sendCommand(['DEL', keys.value('list'), keys.value('foreign'), keys.value('alien')]); // other tests read every key
+      await own.close();
     });
 
     it('close: later calls throw IllegalStateError', async () => {

@@ -30,7 +30,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as RedisModule from '@redis/client';
 import { IllegalStateError } from '../errors.js';
-import { MissingPeerError, StoreUnavailableError } from './errors.js';
+import { MissingPeerError, StoreReplyError, StoreUnavailableError } from './errors.js';
 import { type RedisCacheConfig, type TargetConfig, describeTarget } from './options.js';
 import { keySlot } from './wire.js';
 
@@ -216,7 +216,7 @@ export class Connection {
     } catch (error) {
       if (error instanceof redis.ErrorReply && !UNAVAILABLE_REPLY.test(error.message)) {
         this.#answered(route); // the server answered
-        throw error;
+        throw new StoreReplyError(`Redis refused ${String(args[0])}: ${error.message}`, { cause: error });
       }
       if (this.#closed) throw new IllegalStateError('the RedisCache is closed');
       this.unavailableCalls++;
@@ -235,7 +235,7 @@ export class Connection {
     try {
       return await this.call<T>(['EVALSHA', script.sha, ...tail], keys[0]);
     } catch (error) {
-      if (!(error instanceof redis.ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error;
+      if (!(error instanceof StoreReplyError) || !replyOf(error).startsWith('NOSCRIPT')) throw error;
       return this.call<T>(['EVAL', script.source, ...tail], keys[0]);
     }
   }
@@ -300,8 +300,13 @@ export class Connection {
 }
 
 /** Whether an error is a reply from the server (not a transport failure). */
-export function isErrorReply(error: unknown): error is Error {
-  return error instanceof redis.ErrorReply;
+export function isErrorReply(error: unknown): error is StoreReplyError {
+  return error instanceof StoreReplyError;
+}
+
+/** The server's own error text of a StoreReplyError (`NOSCRIPT …`, `WRONGTYPE …`). */
+export function replyOf(error: StoreReplyError): string {
+  return error.cause instanceof Error ? error.cause.message : error.message;
 }
 
 /**

@@ -16,6 +16,17 @@ export class StoreUnavailableError extends SabreError {
   }
 }
 
+/**
+ * Redis answered, but not with what sabre asked for: an error reply (`WRONGTYPE`: the key holds
+ * something else; `OOM`; `NOPERM`; …), or a value under a sabre key that sabre did not write.
+ * Not a transport failure: retrying will not help until the key or the server is fixed.
+ */
+export class StoreReplyError extends SabreError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_SABRE_STORE_REPLY', message, options);
+  }
+}
+
 /** An optional peer dependency that this entry point needs is not installed. */
 export class MissingPeerError extends SabreError {
   /** The package to install. */

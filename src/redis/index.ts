@@ -8,6 +8,6 @@ export { RedisCache, type RedisCacheStats } from './redis-cache.js';
 export type { AvailabilityEvent, AvailabilityListener } from './fail-safe.js';
 export type { RedisCacheOptions, RedisCacheSettings, RedisClusterOptions, RedisTarget } from './options.js';
 export type { Availability } from './connection.js';
-export { StoreUnavailableError, MissingPeerError } from './errors.js';
+export { StoreUnavailableError, StoreReplyError, MissingPeerError } from './errors.js';
 export { asyncCache, type AsyncCache, type AsyncCacheStats, type AsyncSetOptions, type AsyncComputeOptions } from '../async-cache.js';
 export { TieredCache, type TieredCacheHandle, type TieredCacheOptions, type TieredCacheStats } from './tiered-cache.js';

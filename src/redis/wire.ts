@@ -23,6 +23,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { type CacheKey, Tag, decodeValue, encodeValue, hashBytes, keyBytes, keyFromBytes, utf8 } from '../cache/codec.js';
 import { describeValue } from '../shared/validate.js';
+import { StoreReplyError } from './errors.js';
 
 const LEASE = 0xfd;
 const META = 0xfc;
@@ -111,10 +112,14 @@ export function encodeForRedis(value: unknown): Buffer {
 /** The value a Redis string written by {@link encodeForRedis} (or by the scripts) holds. */
 export function decodeFromRedis(raw: Buffer): unknown {
   const tag = raw[0];
-  if (tag === undefined) throw new Error('sabre/redis: an empty value (not written by sabre)');
+  if (tag === undefined) throw new StoreReplyError('an empty value under a sabre key: not written by sabre');
   // A copy into a plain Uint8Array: the reply may be a slice of a larger buffer, and a BYTES value
   // must come back as a Uint8Array of its own (the codec makes a Buffer of it for BUFFER).
-  return decodeValue(tag, new Uint8Array(raw.subarray(1)));
+  try {
+    return decodeValue(tag, new Uint8Array(raw.subarray(1)));
+  } catch (error) {
+    throw new StoreReplyError(`a value under a sabre key that sabre did not write (${(error as Error).message})`, { cause: error });
+  }
 }
 
 /** Whether a stored value is a structured clone (whose encoding is not canonical: compareAndSet then compares decoded values). */
