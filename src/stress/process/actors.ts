@@ -155,7 +155,13 @@ export class ProcessActors {
     if (this.#closed) return Promise.reject(new HarnessOutcome('threw IllegalStateError: the actors are closed', op));
     const id = this.#nextId++;
     const answer = new Promise<unknown>((resolve, reject) => a.pending.set(id, { resolve, reject }));
-    a.child.send({ kind: 'call', id, op, payload } satisfies ParentMessage);
+    // With a callback, a closed channel is reported here rather than as an 'error' event (which,
+    // with the start-up listener gone, would crash the parent): the call fails as a dead actor's.
+    a.child.send({ kind: 'call', id, op, payload } satisfies ParentMessage, (error) => {
+      if (error === null || error === undefined) return;
+      a.pending.get(id)?.reject(new HarnessOutcome(`threw ActorExited: actor ${actor} cannot be reached`, error.message));
+      a.pending.delete(id);
+    });
     return withDeadline(answer, deadlineMs, () => {
       a.pending.delete(id);
       return new HarnessOutcome('hang', `actor ${actor} did not answer '${op}' within ${deadlineMs} ms`);
@@ -202,7 +208,7 @@ export class ProcessActors {
     );
     for (const a of this.#actors) {
       try {
-        if (a.child.connected) a.child.send({ kind: 'close' } satisfies ParentMessage);
+        if (a.child.connected) a.child.send({ kind: 'close' } satisfies ParentMessage, () => {}); // a closed channel: killed below
       } catch {
         // the channel closed meanwhile: it is killed below
       }
