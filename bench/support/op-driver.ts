@@ -15,7 +15,8 @@
  *     dist/bench/support/op-driver.js <repo> set 100000        (then 300000; Ir difference / 200,000)
  *
  * `--single-threaded` keeps V8's compilers and GC on the main thread, so the same work is counted
- * in every run. Add `--perf-basic-prof` and map callgrind's unnamed JIT addresses through
+ * in every run. Add `--hash-seed=1` too: the string hash seed is random per process
+ * and moves the keys in the Map's bucket chains, which changes a get by up to ±100 instructions. Add `--perf-basic-prof` and map callgrind's unnamed JIT addresses through
  * /tmp/perf-<pid>.map to split the count by function. `repo` is a folder holding a sabre build
  * (dist/), so two builds can be compared; `lru` runs lru-cache the same way. `set` overwrites
  * with values of the same size, `get` reads uniformly, `zget` along a Zipf(0.99) stream.

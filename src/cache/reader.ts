@@ -115,14 +115,23 @@ export class PreparedKeys {
 
   /**
    * The prepared form of `key`; throws InvalidArgumentError for a key the cache cannot hold.
-   * Only the Map lookup is here: a small function that TurboFan inlines into get and set
-   * without spending their inlining budget on the preparation (it was 416 bytes of bytecode,
-   * and get's counter bump and set's lock calls were left as calls).
+   * Only the Map lookup is here, so that TurboFan inlines it into get and set: see #prepare.
    */
   of(key: unknown): KeyRef {
     return this.#keys.get(key as CacheKey) ?? this.#prepare(key);
   }
 
+  /**
+   * Prepares a key this thread has not seen: validation, encoding, hashing, placing its words.
+   * One flat function on purpose, longer than TurboFan's limit for an inlined function
+   * (`--max-inlined-bytecode-size`, 460 bytes of bytecode in V8 11.3): it is never inlined, not
+   * even into `of`. That matters because `of` gets compiled on its own while keys are new (a
+   * prefill: every call prepares), and TurboFan charges a candidate the bytecode its existing
+   * optimized code inlined (V8's "existing opt code's inlined bytecode size"): with the
+   * preparation inlined, `of` weighed 767 bytes against get's budget of 920 and stayed a call
+   * on every hit (47 instructions, callgrind); split into #prepare and #place (394 + 167 bytes),
+   * both were inlined into it.
+   */
   #prepare(key: unknown): KeyRef {
     if (typeof key !== 'string' && (typeof key !== 'number' || Number.isNaN(key))) {
       throw new InvalidArgumentError(`key must be a string or a number (not NaN), got ${describeValue(key)}`);
@@ -140,7 +149,13 @@ export class PreparedKeys {
       this.#keys.clear();
       this.#newArena(ARENA_WORDS);
     }
-    const { words, at } = this.#place(bytes);
+    // The key's bytes, copied into the arena as zero-padded words.
+    const count = (bytes.length + 3) >> 2;
+    if (this.#free + count > this.#arena.length) this.#newArena(Math.max(ARENA_WORDS, count));
+    const at = this.#free;
+    const words = this.#arena;
+    new Uint8Array(words.buffer, at * 4, count * 4).set(bytes);
+    this.#free += count;
     // The fields in the order a hit reads them, then those an in-place set reads, then the rest
     // (V8 lays an object literal's fields out in order): a hit and a set each touch the object's
     // first 104 bytes, not all of its 168.
@@ -166,16 +181,6 @@ export class PreparedKeys {
     };
     this.#keys.set(key, ref);
     return ref;
-  }
-
-  /** Copies the key's bytes into the arena as zero-padded words. */
-  #place(bytes: Uint8Array): { words: Int32Array; at: number } {
-    const count = (bytes.length + 3) >> 2;
-    if (this.#free + count > this.#arena.length) this.#newArena(Math.max(ARENA_WORDS, count));
-    const at = this.#free;
-    new Uint8Array(this.#arena.buffer, at * 4, count * 4).set(bytes);
-    this.#free += count;
-    return { words: this.#arena, at };
   }
 
   #newArena(words: number): void {
