@@ -153,6 +153,23 @@ describe.skipIf(!redisAvailable)('RedisCache across processes', () => {
     await b.close();
   });
 
+  it('a computation that never settles holds its lease at most maxComputeMs: a waiter then takes over, and the late value is not stored', async () => {
+    const p = prefix();
+    const a = await RedisCache.connect({ url: server.url, prefix: p, maxComputeMs: 300 });
+    const b = await RedisCache.connect({ url: server.url, prefix: p });
+    let release!: () => void;
+    const hung = a.getOrCompute('k', () => new Promise<string>((resolve) => (release = () => resolve('late'))), { leaseMs: 100 });
+    while (release === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    // b waits while a's lease is renewed, then takes over once renewals stopped (bounded: the test's timeout).
+    expect(await b.getOrCompute('k', () => 'taken over', { leaseMs: 100 })).toBe('taken over');
+    release();
+    expect(await hung).toBe('late'); // its own caller gets it...
+    expect(await b.get('k')).toBe('taken over'); // ...but it is not stored over the other's
+    await expect(RedisCache.connect({ url: server.url, maxComputeMs: 0 })).rejects.toThrow(/maxComputeMs/);
+    await a.close();
+    await b.close();
+  });
+
   it('a computer that outlives its lease does not overwrite the value of the one that took over (fencing)', async () => {
     const p = prefix();
     const a = await RedisCache.connect({ url: server.url, prefix: p });

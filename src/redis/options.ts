@@ -57,6 +57,13 @@ export interface RedisCacheSettings {
   maxGraceEntries?: number;
   /** getOrCompute's default lease, in ms: how long a computing process may be silent before a waiter takes over. Default 30,000. */
   leaseMs?: number;
+  /**
+   * The longest a getOrCompute computation keeps its lease, in ms (> 0, or Infinity). Past it the
+   * lease is no longer renewed: it lapses within `leaseMs` and a waiter takes over, so that a
+   * computation that never settles cannot hold every other process's callers for good (its value,
+   * if it ever comes, goes to its own caller and is not stored). Default 300,000 (5 minutes).
+   */
+  maxComputeMs?: number;
 }
 
 /** The validated target: one server, or a cluster's root nodes. */
@@ -72,9 +79,10 @@ export interface RedisCacheConfig {
   readonly graceMs: number;
   readonly maxGraceEntries: number;
   readonly leaseMs: number;
+  readonly maxComputeMs: number;
 }
 
-const NAMES = ['url', 'cluster', 'prefix', 'ttlMs', 'commandTimeoutMs', 'connectTimeoutMs', 'graceMs', 'maxGraceEntries', 'leaseMs'] as const;
+const NAMES = ['url', 'cluster', 'prefix', 'ttlMs', 'commandTimeoutMs', 'connectTimeoutMs', 'graceMs', 'maxGraceEntries', 'leaseMs', 'maxComputeMs'] as const;
 
 /** A duration > 0 in ms; Infinity only where `infinite` allows it. */
 export function checkPositiveMs(value: unknown, what: string, infinite: boolean): number {
@@ -116,6 +124,7 @@ export function checkRedisOptions(options: unknown): RedisCacheConfig {
     graceMs,
     maxGraceEntries,
     leaseMs: o.leaseMs === undefined ? 30_000 : checkPositiveMs(o.leaseMs, 'options.leaseMs', false),
+    maxComputeMs: o.maxComputeMs === undefined ? 300_000 : checkPositiveMs(o.maxComputeMs, 'options.maxComputeMs', true),
   };
 }
 

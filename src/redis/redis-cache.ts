@@ -82,7 +82,7 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
     this.#atomic = new AtomicOps(connection, serverVersion);
     this.#keys = new KeySpace(config.prefix, config.target.kind === 'cluster');
     this.#failSafe = new FailSafe(config.graceMs, config.maxGraceEntries);
-    this.#flights = new SingleFlight(connection, this.#keys, this.#flightCounters);
+    this.#flights = new SingleFlight(connection, this.#keys, this.#flightCounters, config.maxComputeMs);
     onState.handler = (state, cause) => this.#failSafe.stateChanged(state, cause);
   }
 
@@ -266,7 +266,7 @@ export class RedisCache<V = unknown> implements AsyncCache<V> {
    * The value of `key`, computing it if missing, with one computation at a time across every
    * process that shares the Redis prefix (a lease, single-flight.ts): the others wait for its
    * value. A computer that dies stops renewing its lease, which runs out after `leaseMs`; a
-   * waiter then takes over. An error from `compute` rejects its own caller (then a waiter computes
+   * waiter then takes over (as it does from a computer still running after `maxComputeMs`). An error from `compute` rejects its own caller (then a waiter computes
    * in its turn); `undefined` stores nothing. With `graceMs`, a failing compute or an unreachable
    * Redis is answered with the last value known within the grace period, if any.
    */

@@ -13,7 +13,8 @@
  * Waiters wake on the announcement, or else poll with a backoff (20 ms doubling to 500 ms, never
  * sleeping past the lease's expiry): a missed message, or a subscriber connection that is down,
  * costs a poll, not a hang. A computer that dies stops renewing; its lease expires and the next
- * waiter to look takes it over. An error or an undefined result is not shared across processes:
+ * waiter to look takes it over, as from a computer still running after maxComputeMs (its late
+ * value goes to its own caller, unstored). An error or an undefined result is not shared across processes:
  * the lease is released, and a waiter then computes itself (one at a time, by the same lease).
  */
 import { randomUUID } from 'node:crypto';
@@ -62,15 +63,18 @@ export class SingleFlight {
   readonly #connection: Connection;
   readonly #keys: KeySpace;
   readonly #counters: FlightCounters;
+  /** How long a computation may keep its lease (renewals stop after it). */
+  readonly #maxComputeMs: number;
   /** Waiters by value key (latin1), woken by an announcement. */
   readonly #waiters = new Map<string, Set<() => void>>();
   #unsubscribe: (() => void) | undefined;
   #closed = false;
 
-  constructor(connection: Connection, keys: KeySpace, counters: FlightCounters) {
+  constructor(connection: Connection, keys: KeySpace, counters: FlightCounters, maxComputeMs: number) {
     this.#connection = connection;
     this.#keys = keys;
     this.#counters = counters;
+    this.#maxComputeMs = maxComputeMs;
   }
 
   /**
@@ -111,7 +115,14 @@ export class SingleFlight {
   ): Promise<{ computed: T; stored: Buffer | undefined }> {
     this.#counters.computes++;
     let held = true;
+    // Renewed for at most maxComputeMs: a computation that never settles must not hold the
+    // waiters of every process for good (the lease then lapses and one of them takes over).
+    const renewUntil = Date.now() + this.#maxComputeMs;
     const renewal = setInterval(() => {
+      if (Date.now() >= renewUntil) {
+        clearInterval(renewal);
+        return;
+      }
       this.#connection.script<number>(RENEW, [leaseKey], [token, String(Math.ceil(leaseMs))]).then(
         (renewed) => {
           if (renewed === 0) held = false; // taken over: renewing is pointless, storing will be refused
