@@ -10,7 +10,7 @@ import { Op, type Operation } from '../../history.js';
 import { counterOutcome, counterOutcomes } from '../../scenarios/a-lost-updates.js';
 import { shareOf } from '../../scenarios/support.js';
 import { type ProcessScenario, type StampedOp, stamped, yieldPoint } from '../process-scenario.js';
-import { checkTiered, connectCache, tieredParam } from './support.js';
+import { connectCache, tieredParam, workersOf } from './support.js';
 
 const params = { increments: 200, workers: 4, ...tieredParam };
 
@@ -21,10 +21,7 @@ export const processLostUpdates: ProcessScenario<typeof params> = {
   audit: 'A',
   variants: { unsafe: 'await get(key), then await set(key, value + 1)', safe: 'await cache.increment(key): one atomic script' },
   params,
-  actors: (p) => {
-    checkTiered(p.tiered);
-    return p.workers;
-  },
+  actors: workersOf,
   trials: { full: 1_000, quick: 20 },
   trialTimeoutMs: 10_000,
   outcomes: counterOutcomes,

@@ -13,7 +13,7 @@ import type { RedisCache } from '../../../redis/index.js';
 import { ABSENT, Op, type Operation } from '../../history.js';
 import { checkLinearizable } from '../../linearizability.js';
 import { type ProcessScenario, type StampedOp, stamped, yieldPoint } from '../process-scenario.js';
-import { checkTiered, connectCache, tieredParam } from './support.js';
+import { connectCache, tieredParam, workersOf } from './support.js';
 
 const params = { workers: 20, ttlSeconds: 86_400, ...tieredParam };
 
@@ -24,10 +24,7 @@ export const processSetIfAbsent: ProcessScenario<typeof params> = {
   audit: 'G',
   variants: { unsafe: 'if (!(await has(key))) await set(key): two round trips', safe: 'await cache.setIfAbsent(key, value, { ttlMs }): one SET NX PX' },
   params,
-  actors: (p) => {
-    checkTiered(p.tiered);
-    return p.workers;
-  },
+  actors: workersOf,
   trials: { full: 2_000, quick: 30 },
   trialTimeoutMs: 10_000,
   outcomes: [

@@ -25,9 +25,14 @@ export async function untilAvailable(cache: RedisCache, deadlineMs: number): Pro
 /** The parameter that picks the cache an actor uses: 0 a RedisCache, 1 a TieredCache (its own L1 in front of Redis). */
 export const tieredParam = { tiered: 0 };
 
-/** Checks `tiered` (0 or 1): a bad value is refused before any process starts. */
-export function checkTiered(tiered: number): void {
-  if (tiered !== 0 && tiered !== 1) throw new InvalidArgumentError(`--param tiered must be 0 (RedisCache) or 1 (TieredCache), got ${tiered}`);
+/**
+ * A scenario's actor count (`workers`), once `tiered` is checked (0 or 1): called while the run
+ * is planned, so a bad value is refused before any process starts.
+ */
+export function workersOf(params: { workers: number; tiered: number }): number {
+  if (params.tiered !== 0 && params.tiered !== 1)
+    throw new InvalidArgumentError(`--param tiered must be 0 (RedisCache) or 1 (TieredCache), got ${params.tiered}`);
+  return params.workers;
 }
 
 /**
