@@ -79,6 +79,22 @@ export function broadcastNeedsNoPassOn(): void {}
 export const PARK_SLICE_MS = 20;
 
 /**
+ * This thread's slice: {@link PARK_SLICE_MS} except in a test that needs one waiter to keep its
+ * place at the head of the futex queue (a re-park goes to the tail), so that a wake-one is sure to
+ * pick it. Package-internal; see {@link setParkSliceForTesting}.
+ */
+let parkSliceMs = PARK_SLICE_MS;
+
+/**
+ * Test seam: sets this thread's park slice (`undefined` restores the default). Only the
+ * dead-waiter tests use it, on the one waiter they arm to die when woken. Not exported from the
+ * package.
+ */
+export function setParkSliceForTesting(ms: number | undefined): void {
+  parkSliceMs = ms ?? PARK_SLICE_MS;
+}
+
+/**
  * Told about every park of this thread: a stress harness uses it to say what a stuck thread waits
  * on (which primitive, held by whom). Package-internal; see {@link observeParks}.
  */
@@ -108,7 +124,7 @@ export function parkBlocking<T>(view: Int32Array, steps: ParkSteps<T>, deadline:
   while (!step.done) {
     const { index, value } = step.value;
     const remaining = deadline - performance.now();
-    const reason: WakeReason = remaining <= 0 ? 'timed-out' : reasonOf(observedWait(view, index, value, Math.min(remaining, PARK_SLICE_MS)), remaining);
+    const reason: WakeReason = remaining <= 0 ? 'timed-out' : reasonOf(observedWait(view, index, value, Math.min(remaining, parkSliceMs)), remaining);
     if (reason === 'woken') faultPoint('park:woken');
     step = steps.next(reason);
   }
@@ -156,7 +172,7 @@ function observedWait(view: Int32Array, index: number, value: number, timeoutMs:
 function reasonOf(outcome: 'ok' | 'not-equal' | 'timed-out', remainingMs: number): WakeReason {
   if (outcome === 'ok') return 'woken';
   if (outcome === 'not-equal') return 'changed';
-  return remainingMs > PARK_SLICE_MS ? 'recheck' : 'timed-out';
+  return remainingMs > parkSliceMs ? 'recheck' : 'timed-out';
 }
 
 async function observedSleep(view: Int32Array, park: Park, remainingMs: number, signal: AbortSignal | undefined): Promise<WakeReason> {
@@ -171,7 +187,7 @@ async function observedSleep(view: Int32Array, park: Park, remainingMs: number, 
 }
 
 function sleepAsync(view: Int32Array, park: Park, remainingMs: number, signal: AbortSignal | undefined): Promise<WakeReason> {
-  const wait = Atomics.waitAsync(view, park.index, park.value, Math.min(remainingMs, PARK_SLICE_MS));
+  const wait = Atomics.waitAsync(view, park.index, park.value, Math.min(remainingMs, parkSliceMs));
   const reason = (outcome: 'ok' | 'not-equal' | 'timed-out'): WakeReason => reasonOf(outcome, remainingMs);
   if (!wait.async) return Promise.resolve(reason(wait.value));
   if (signal === undefined) return wait.value.then(reason);

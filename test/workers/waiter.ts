@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Barrier, CondVar, Latch, Mutex, RwLock, Semaphore } from '../../src/index.js';
+import { setParkSliceForTesting } from '../../src/shared/wait.js';
 
 type Data = Record<string, any>;
 
@@ -75,6 +76,9 @@ const forms: Record<string, (d: Data) => boolean | Promise<boolean>> = {
 };
 
 const d = workerData as Data;
+// The waiter armed to die when woken parks in one long slice: it never re-parks, so it stays at
+// the head of the futex queue and a wake-one is sure to pick it (dead-waiters.test.ts).
+if (typeof d.parkSliceMs === 'number') setParkSliceForTesting(d.parkSliceMs);
 const form = forms[d.form];
 if (form === undefined) throw new Error(`no waiter form ${String(d.form)}`);
 parentPort!.postMessage('parking'); // the test lets it reach its park before it releases
