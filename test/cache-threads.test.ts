@@ -3,10 +3,12 @@
  * and single flight. Workers line up at Barriers so that they collide.
  */
 import { describe, expect, it } from 'vitest';
-import { Barrier, Latch, SharedCache } from '../src/index.js';
+import { Barrier, Latch, Mutex, SharedCache } from '../src/index.js';
 import { checkIntegrity } from '../src/cache/shared-cache.js';
 import { checkValue } from './support/self-check.js';
-import { runCacheActors, startCacheActor } from './support/threads.js';
+import { runCacheActors, startCacheActor, stateWord, until } from './support/threads.js';
+import { readShape } from '../src/cache/header.js';
+import { layoutOf } from '../src/cache/layout.js';
 
 function stopFlag() {
   const buffer = new SharedArrayBuffer(4);
@@ -173,6 +175,37 @@ describe('SharedCache across threads: atomic operations (audits A and G)', () =>
       expect(winners).toHaveLength(1);
       for (const r of results) expect(r.seen[round]).toBe(`${round}:${winners[0]}`);
     }
+    expect(cache[checkIntegrity]()).toEqual([]);
+  });
+});
+
+describe('SharedCache across threads: an in-place set that finds its stripe locked', () => {
+  // The in-place set takes the stripe mutex by one CAS; when that fails it must wait like any
+  // write (not skip, not write unlocked) and apply its value once the holder lets go. Made
+  // certain: the main thread holds the only stripe's mutex while the worker's set arrives.
+  it('waits for the holder, counts the contention, then applies the value', async () => {
+    const cache = SharedCache.create({ maxEntries: 1, maxBytes: 1024 }); // one entry: one stripe
+    const shape = readShape(cache.handle.buffer);
+    const stripeMutex = Mutex.attach({ kind: 'sabre/mutex', layout: 1, buffer: cache.handle.buffer, byteOffset: layoutOf(shape).stripes });
+    const ready = Latch.create({ count: 1 });
+    const go = Latch.create({ count: 1 });
+    const writer = startCacheActor<number>('inPlaceAfterGo', {
+      cache: cache.handle,
+      key: 'k',
+      first: 'aaaa',
+      second: 'bbbb',
+      ready: ready.handle,
+      go: go.handle,
+    });
+    expect(await ready.waitAsync({ timeoutMs: 10_000 })).toBe(true);
+    expect(stripeMutex.tryLock()).toBe(true);
+    go.countDown();
+    // The worker's set is parked on the stripe mutex (it announced itself): it wrote nothing.
+    await until(() => (stateWord(stripeMutex.handle) & (1 << 30)) !== 0, 'the in-place set waits for the stripe mutex', 10_000);
+    expect(cache.peek('k')).toBe('aaaa');
+    stripeMutex.unlock();
+    expect(await writer.result).toBe(1);
+    expect(cache.get('k')).toBe('bbbb');
     expect(cache[checkIntegrity]()).toEqual([]);
   });
 });

@@ -19,7 +19,7 @@
  *
  * The notation `@guardedBy …` is defined in DESIGN.md ("Which lock a member needs").
  */
-import { Mutex } from '../shared/mutex.js';
+import { MUTEX_STATE_WORD, Mutex, releaseWordFast, tryAcquireWord } from '../shared/mutex.js';
 import { SELF_TAG } from '../shared/thread.js';
 import { faultPoint } from '../shared/fault-points.js';
 import type { CacheTime } from './clock.js';
@@ -102,6 +102,12 @@ export interface EntryCopy {
  * the RMW is kept so that a remembered value is checked against a word moved atomically.
  */
 const PLAIN_SEQLOCK_STORES = process.arch === 'x64' || process.arch === 'ia32';
+
+/** What {@link Store.rewriteIfHeld} did: rewrote the value, found the entry changed (nothing done), or found the stripe locked (nothing done). */
+export type InPlaceOutcome = typeof IN_PLACE_DONE | typeof IN_PLACE_NOT_HELD | typeof IN_PLACE_BUSY;
+export const IN_PLACE_DONE = 1;
+export const IN_PLACE_NOT_HELD = 0;
+export const IN_PLACE_BUSY = -1;
 
 export class Store {
   readonly shape: StoreShape;
@@ -563,42 +569,63 @@ export class Store {
   }
 
   /**
-   * set()'s check for an in-place rewrite (writer.ts overwriteInPlace), in one flat function: the
-   * fast path is memory-bound, and a chain of small calls (stillHolds, isLive, tagOf, fitsInPlace,
-   * expiryOf) spent the inlining budget before the work. True if `slot` still holds the entry
-   * this thread found there under `generation` (see stillHolds), live, a value (not a
-   * getOrCompute placeholder) of `length` bytes, not expired. Reads only the slot's line.
-   * @guardedBy stripe(k)
+   * set()'s common case whole, in one flat function (writer.ts setInPlace): take the stripe
+   * mutex by its fast path (unless `locked`: the caller already waited for it), check in one
+   * read of the slot's line that `slot` still holds the entry this thread found there under
+   * `generation` (see stillHolds), live, a value (not a getOrCompute placeholder) of `length`
+   * bytes, not expired; if so rewrite tag, expiry and value in place inside the stripe's write
+   * section; release (unless `locked`). {@link IN_PLACE_BUSY}, having done nothing, when the
+   * stripe mutex is taken: the caller then waits for it like any write and calls again with
+   * `locked`. `expiry[0]` is the new absolute expiry (a typed array: a double passed to a call
+   * that is not inlined is boxed, one allocation per set).
+   *
+   * Why one function: the fast path is memory-bound, and as a chain of small calls (lockStripe,
+   * the Mutex, the slot check, the rewrite, unlock), each compiled on its own because TurboFan's
+   * inlining budget ran out, the calls and their argument checks cost a third of a set's
+   * instructions (DESIGN.md, "The cost of a set"). Nothing between acquiring and releasing can
+   * throw: typed-array accesses, the clock, and fault points (which end the thread).
+   *
+   * The writes keep overwrite's order, and the seqlock marks are the same stores as
+   * beginWrite/endWrite's (see PLAIN_SEQLOCK_STORES): odd mark, IN_FLUX, tag, VERSION, expiry,
+   * value, IN_FLUX cleared, even mark. `valueWords`, if given, views the same bytes as `value`
+   * as Int32 words (from `value`'s first byte, in the platform's byte order like the shared
+   * memory). A value that fits the first chunk after the key (every short one) is copied with
+   * one loop and no chain walk.
    */
-  holdsInPlace(slot: Slot, generation: number, length: number, time: CacheTime): boolean {
+  rewriteIfHeld(
+    stripe: number,
+    slot: Slot,
+    generation: number,
+    tag: number,
+    value: Uint8Array,
+    valueWords: Int32Array | null,
+    length: number,
+    expiry: Float64Array,
+    time: CacheTime,
+    locked: boolean,
+  ): InPlaceOutcome {
     const i32 = this.i32;
-    const w = this.slotWord(slot);
-    if (i32[w + SLOT.GENERATION] !== generation || (i32[w + SLOT.FLAGS]! & FLAG_LIVE) === 0) return false;
-    if (i32[w + SLOT.TAG] === Tag.PENDING || i32[w + SLOT.VALUE_LEN] !== length) return false;
-    const expiry = this.f64[this.#slotF64Base + slot * (SLOT_WORDS / 2) + SLOT.EXPIRY_F64]!;
-    return expiry === Infinity || time.live(expiry);
-  }
-
-  /**
-   * Rewrites tag, expiry and value of `slot` in place, inside the stripe's write section, after
-   * {@link holdsInPlace}: the same writes as beginWrite, overwrite and endWrite, in one function.
-   * `valueWords`, if given, views the same bytes as `value` as Int32 words (from `value`'s
-   * first byte, in the platform's byte order like the shared memory).
-   * A value that fits the first chunk after the key (every short one) is copied with one loop
-   * and no chain walk. The stores keep overwrite's order, and the seqlock marks are the same
-   * stores as beginWrite/endWrite's (see PLAIN_SEQLOCK_STORES): odd mark, IN_FLUX, tag,
-   * VERSION, expiry, value, IN_FLUX cleared, even mark.
-   * @guardedBy stripe(k)
-   */
-  rewriteInPlace(stripe: number, slot: Slot, tag: number, value: Uint8Array, valueWords: Int32Array | null, length: number, expiry: number): void {
-    const i32 = this.i32;
-    const w = this.slotWord(slot);
-    this.beginWrite(stripe);
-    try {
+    const lockWord = this.#stripeBase + stripe * 16 + MUTEX_STATE_WORD;
+    if (!locked && !tryAcquireWord(i32, lockWord)) return IN_PLACE_BUSY;
+    // @guardedBy stripe(k) from here on
+    const w = this.#slotBase + slot * SLOT_WORDS;
+    const expiryIndex = this.#slotF64Base + slot * (SLOT_WORDS / 2) + SLOT.EXPIRY_F64;
+    let held =
+      i32[w + SLOT.GENERATION] === generation &&
+      (i32[w + SLOT.FLAGS]! & FLAG_LIVE) !== 0 &&
+      i32[w + SLOT.TAG] !== Tag.PENDING &&
+      i32[w + SLOT.VALUE_LEN] === length;
+    if (held) {
+      const old = this.f64[expiryIndex]!;
+      held = old === Infinity || time.live(old);
+    }
+    if (held) {
+      faultPoint('write:locked');
+      this.beginWrite(stripe);
       i32[w + SLOT.IN_FLUX] = SELF_TAG; // beginSlotChange
       i32[w + SLOT.TAG] = tag;
       i32[w + SLOT.VERSION] = (i32[w + SLOT.VERSION]! + 1) | 0; // #bumpVersion: a reader that remembers the old value drops it
-      this.f64[this.#slotF64Base + slot * (SLOT_WORDS / 2) + SLOT.EXPIRY_F64] = expiry;
+      this.f64[expiryIndex] = expiry[0]!;
       faultPoint('put:in-place');
       const keyLength = i32[w + SLOT.KEY_LEN]!;
       if (keyLength + length <= CHUNK_PAYLOAD) {
@@ -617,9 +644,11 @@ export class Store {
         for (; i < length; i++) u8[base + i] = value[i]!;
       } else this.#moveChain(slot, keyLength, length, value, false);
       i32[w + SLOT.IN_FLUX] = 0; // endSlotChange
-    } finally {
       this.endWrite(stripe);
     }
+    // The release's fast path, or (a waiter announced itself) the mutex's own unlock, which wakes it.
+    if (!locked && !releaseWordFast(i32, lockWord)) this.stripeLocks[stripe]!.unlock();
+    return held ? IN_PLACE_DONE : IN_PLACE_NOT_HELD;
   }
 
   /**

@@ -50,7 +50,7 @@ import { Busy, Evictor } from './evictor.js';
 import { HEADER, NO_SLOT, type NoSlot, type Slot } from './layout.js';
 import type { KeyRef } from './reader.js';
 import { Counter } from './stats.js';
-import { INCONSISTENT, type Store } from './store.js';
+import { INCONSISTENT, IN_PLACE_BUSY, IN_PLACE_NOT_HELD, type InPlaceOutcome, type Store } from './store.js';
 import type { EvictionListener } from './types.js';
 
 /** Attempts of a write whose eviction found every candidate busy. */
@@ -85,7 +85,9 @@ export class Writer<V> {
   /** Where {@link stage} encodes small values. */
   readonly #scratch = new Uint8Array(64);
   readonly #scratchView = new DataView(this.#scratch.buffer);
-  /** The scratch as words, for copying it into a word-aligned value (store.rewriteInPlace). */
+  /** The expiry handed to store.rewriteIfHeld: a double argument to a call that is not inlined is boxed (an allocation per set); a typed array element is not. */
+  readonly #expiry = new Float64Array(1);
+  /** The scratch as words, for copying it into a word-aligned value (store.rewriteLocked). */
   readonly #scratchWords = new Int32Array(this.#scratch.buffer);
   /** The stripe whose write section the running write has opened, or -1. */
   #sectionStripe = -1;
@@ -186,38 +188,33 @@ export class Writer<V> {
    * set()'s common case in one piece: a value that {@link stage} would put in the scratch (a
    * short ASCII string, a number), `k`'s entry where this thread last found it, live, not a
    * placeholder, and of that length, so the value is rewritten in place under the stripe lock
-   * alone (no closure, no retry loop, no structure mutex, no Staged object). Returns false,
-   * having changed nothing, when any of that does not hold: the caller then stages the value
-   * and runs the general write. The value limits need no check here: the entry it replaces
-   * held a value of the same length under the same key, which passed them.
+   * alone (store.rewriteIfHeld: no closure, no retry loop, no structure mutex, no Staged
+   * object). Returns false, having changed nothing, when any of that does not hold: the caller
+   * then stages the value and runs the general write. The value limits need no check here: the
+   * entry it replaces held a value of the same length under the same key, which passed them.
    */
   setInPlace(k: KeyRef, value: unknown, expiry: number): boolean {
-    if (k.heldSlot === NO_SLOT) return false;
-    const length = encodeSmallInto(value, this.#scratch, this.#scratchView);
-    if (length < 0) return false;
-    return this.overwriteInPlace(k, typeof value === 'number' ? Tag.NUMBER : Tag.STRING, this.#scratch, this.#scratchWords, length, expiry);
-  }
-
-  /**
-   * Rewrites `k`'s value in place if `k`'s entry is where this thread last found it, live, not a
-   * placeholder, and `length` bytes long; false, having changed nothing, otherwise. Reaches the
-   * 'write:locked' fault point only when it goes on to write, so that a write meets it once
-   * whichever path it takes.
-   */
-  overwriteInPlace(k: KeyRef, tag: number, bytes: Uint8Array, words: Int32Array | null, length: number, expiry: number): boolean {
-    const store = this.#store;
     const slot = k.heldSlot;
     if (slot === NO_SLOT) return false;
-    const stripe = k.stripe;
-    if (this.#locks.lockStripe(stripe)) store.stats.bump(Counter.lockContention);
+    const length = encodeSmallInto(value, this.#scratch, this.#scratchView);
+    if (length < 0) return false;
+    const tag = typeof value === 'number' ? Tag.NUMBER : Tag.STRING;
+    this.#expiry[0] = expiry;
+    let outcome = this.#store.rewriteIfHeld(k.stripe, slot, k.heldGeneration, tag, this.#scratch, this.#scratchWords, length, this.#expiry, this.#time, false);
+    if (outcome === IN_PLACE_BUSY) outcome = this.#rewriteWaiting(k, slot, tag, length);
+    if (outcome === IN_PLACE_NOT_HELD) return false;
+    this.#store.stats.bump(Counter.sets);
+    return true;
+  }
+
+  /** {@link setInPlace} when the stripe mutex was taken: waits for it as every write does (bounded; contention counted). */
+  #rewriteWaiting(k: KeyRef, slot: Slot, tag: number, length: number): InPlaceOutcome {
+    const store = this.#store;
+    if (this.#locks.lockStripe(k.stripe)) store.stats.bump(Counter.lockContention);
     try {
-      if (!store.holdsInPlace(slot, k.heldGeneration, length, this.#time)) return false;
-      faultPoint('write:locked');
-      store.rewriteInPlace(stripe, slot, tag, bytes, words, length, expiry);
-      store.stats.bump(Counter.sets);
-      return true;
+      return store.rewriteIfHeld(k.stripe, slot, k.heldGeneration, tag, this.#scratch, this.#scratchWords, length, this.#expiry, this.#time, true);
     } finally {
-      this.#locks.unlockStripe(stripe);
+      this.#locks.unlockStripe(k.stripe);
     }
   }
 

@@ -51,6 +51,29 @@ const SPEC = defineSpec({ kind: 'sabre/mutex', id: 1, layout: 1, words: 4, holde
  */
 export const acquireInternal: unique symbol = Symbol('sabre.mutex.acquireInternal');
 
+/** The index of a mutex's state word within its region (word 0 is the header). */
+export const MUTEX_STATE_WORD = STATE;
+
+/**
+ * The lock's fast path on a mutex's state word (`view[index]`, the region's word
+ * {@link MUTEX_STATE_WORD}): one CAS from free to held by this thread. Every acquisition starts
+ * with it; the cache's in-place set calls it on a stripe mutex through the cache's own view of
+ * the buffer, so that its whole write is one flat function (cache/store.ts rewriteIfHeld).
+ * Stamps no epoch (see {@link acquireInternal}).
+ */
+export function tryAcquireWord(view: Int32Array, index: number): boolean {
+  return Atomics.compareExchange(view, index, 0, SELF_TAG) === 0;
+}
+
+/**
+ * The release's fast path: one CAS from "held by this thread, nobody waiting" to free. False,
+ * having changed nothing, when a waiter has announced itself (WAITERS) or this thread does not
+ * hold the lock: then {@link Mutex.unlock} does the rest (or throws).
+ */
+export function releaseWordFast(view: Int32Array, index: number): boolean {
+  return Atomics.compareExchange(view, index, SELF_TAG, 0) === SELF_TAG;
+}
+
 /** The structured-clonable handle of a {@link Mutex}. */
 export type MutexHandle = PrimitiveHandle<'sabre/mutex'>;
 
@@ -92,7 +115,7 @@ export class Mutex extends SharedPrimitive<'sabre/mutex'> {
 
   /** Takes the lock if it is free; never waits. */
   tryLock(): boolean {
-    if (Atomics.compareExchange(this.words, STATE, 0, SELF_TAG) !== 0) return false;
+    if (!tryAcquireWord(this.words, STATE)) return false;
     this.#stampEpoch();
     return true;
   }
@@ -113,7 +136,7 @@ export class Mutex extends SharedPrimitive<'sabre/mutex'> {
 
   /** See {@link acquireInternal}. */
   [acquireInternal](deadline: number): boolean {
-    if (Atomics.compareExchange(this.words, STATE, 0, SELF_TAG) === 0) return true;
+    if (tryAcquireWord(this.words, STATE)) return true;
     if (deadline <= performance.now()) return false;
     this.#refuseSelfDeadlock();
     return parkBlocking(this.words, this.#contended(), deadline);
@@ -137,8 +160,10 @@ export class Mutex extends SharedPrimitive<'sabre/mutex'> {
     const view = this.words;
     // Fast path: one CAS both proves this thread holds the lock and, since nobody announced
     // themselves (no WAITERS), releases it with nobody to wake.
-    const state = Atomics.compareExchange(view, STATE, SELF_TAG, 0);
-    if (state === SELF_TAG) return;
+    if (releaseWordFast(view, STATE)) return;
+    // The word is not SELF_TAG. If this thread does not hold the lock it cannot come to hold it
+    // meanwhile; if it does, only WAITERS can be set, which only the holder clears.
+    const state = Atomics.load(view, STATE);
     if ((state & OWNER_MASK) !== SELF_TAG) {
       throw new NotOwnerError(
         state === 0

@@ -150,6 +150,19 @@ const roles: Record<string, () => unknown> = {
     }
   },
 
+  /**
+   * Sets `key` to `first` (this thread now remembers where the entry lives), says so on `ready`,
+   * waits for `go`, then sets `second` (the same length: the in-place path of a set). Returns
+   * the cache's lock contention count after the second set.
+   */
+  inPlaceAfterGo() {
+    cache.set(data.key, data.first);
+    Latch.attach(data.ready as LatchHandle).countDown();
+    if (!Latch.attach(data.go as LatchHandle).wait(10_000)) throw new Error('never told to go');
+    cache.set(data.key, data.second);
+    return cache.stats().lockContention;
+  },
+
   /** Starts computing, then its thread dies mid-compute: the lease must let a waiter take over. */
   async computeAndDie() {
     const started = Latch.attach(data.started as LatchHandle);
