@@ -29,7 +29,7 @@ import { readShape, writeHeader } from './header.js';
 import { integrityProblems } from './integrity.js';
 import { HEADER, NO_SLOT, layoutOf } from './layout.js';
 import { type SharedCacheOptions, checkOptions, checkTtl } from './options.js';
-import { PreparedKeys, Reader } from './reader.js';
+import { type KeyRef, PreparedKeys, Reader } from './reader.js';
 import { recoverThread } from './recovery.js';
 import { SingleFlight } from './single-flight.js';
 import { Counter } from './stats.js';
@@ -197,11 +197,20 @@ export class SharedCache<V = unknown> {
   /** Stores `value` under `key`, evicting first if a bound requires it. */
   set(key: CacheKey, value: V, options?: SetOptions): this {
     const k = this.#keys.of(key);
-    const expiry = this.#expiryFrom(options);
-    if (this.#writer.setInPlace(k, value, expiry)) return this;
+    const expiry = options === undefined ? this.#time.expiryAfter(this.#store.shape.ttlMs) : this.#expiryFrom(options);
+    if (!this.#writer.setInPlace(k, value, expiry)) this.#setStaged(k, value, expiry);
+    return this;
+  }
+
+  /**
+   * set() beyond the in-place case: stage the value, then the general write. A method of its own
+   * so that set's compiled code stays small: TurboFan inlines callees into a caller up to a
+   * budget of bytecode, and the closure and staging here used it up, leaving the encoder and the
+   * counter of the common case as calls.
+   */
+  #setStaged(k: KeyRef, value: V, expiry: number): void {
     const encoded = this.#writer.stage(k, value); // last before the write (see Staged)
     this.#writer.write(k, (slot) => this.#writer.storeValue(k, slot, encoded, expiry));
-    return this;
   }
 
   /** Stores `value` only if `key` holds no live entry. Exactly one of any number of racing callers, on any threads, gets true. */

@@ -648,7 +648,9 @@ export class Store {
     }
     // The release's fast path, or (a waiter announced itself) the mutex's own unlock, which wakes it.
     if (!locked && !releaseWordFast(i32, lockWord)) this.stripeLocks[stripe]!.unlock();
-    return held ? IN_PLACE_DONE : IN_PLACE_NOT_HELD;
+    if (!held) return IN_PLACE_NOT_HELD;
+    this.stats.bump(Counter.sets);
+    return IN_PLACE_DONE;
   }
 
   /**

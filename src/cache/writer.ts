@@ -202,9 +202,7 @@ export class Writer<V> {
     this.#expiry[0] = expiry;
     let outcome = this.#store.rewriteIfHeld(k.stripe, slot, k.heldGeneration, tag, this.#scratch, this.#scratchWords, length, this.#expiry, this.#time, false);
     if (outcome === IN_PLACE_BUSY) outcome = this.#rewriteWaiting(k, slot, tag, length);
-    if (outcome === IN_PLACE_NOT_HELD) return false;
-    this.#store.stats.bump(Counter.sets);
-    return true;
+    return outcome !== IN_PLACE_NOT_HELD;
   }
 
   /** {@link setInPlace} when the stripe mutex was taken: waits for it as every write does (bounded; contention counted). */
