@@ -90,7 +90,7 @@ export class Writer<V> {
   readonly #scratchView = new DataView(this.#scratch.buffer);
   /** The expiry handed to store.rewriteIfHeld: a double argument to a call that is not inlined is boxed (an allocation per set); a typed array element is not. */
   readonly #expiry = new Float64Array(1);
-  /** The scratch as words, for copying it into a word-aligned value (store.rewriteLocked). */
+  /** The scratch as words, for copying it into a word-aligned value (store.rewriteIfHeld). */
   readonly #scratchWords = new Int32Array(this.#scratch.buffer);
   /** The stripe whose write section the running write has opened, or -1. */
   #sectionStripe = -1;
