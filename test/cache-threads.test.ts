@@ -184,7 +184,9 @@ describe('SharedCache across threads: an in-place set that finds its stripe lock
   // write (not skip, not write unlocked) and apply its value once the holder lets go. Made
   // certain: the main thread holds the only stripe's mutex while the worker's set arrives.
   it('waits for the holder, counts the contention, then applies the value', async () => {
-    const cache = SharedCache.create({ maxEntries: 1, maxBytes: 1024 }); // one entry: one stripe
+    // One entry: one stripe. A lock timeout far beyond this test's own steps (the default 2 s could
+    // run out on a loaded host while the main thread polls below).
+    const cache = SharedCache.create({ maxEntries: 1, maxBytes: 1024, lockTimeoutMs: 30_000 });
     const shape = readShape(cache.handle.buffer);
     const stripeMutex = Mutex.attach({ kind: 'sabre/mutex', layout: 1, buffer: cache.handle.buffer, byteOffset: layoutOf(shape).stripes });
     const ready = Latch.create({ count: 1 });
@@ -199,11 +201,19 @@ describe('SharedCache across threads: an in-place set that finds its stripe lock
     });
     expect(await ready.waitAsync({ timeoutMs: 10_000 })).toBe(true);
     expect(stripeMutex.tryLock()).toBe(true);
-    go.countDown();
-    // The worker's set is parked on the stripe mutex (it announced itself): it wrote nothing.
-    await until(() => (stateWord(stripeMutex.handle) & (1 << 30)) !== 0, 'the in-place set waits for the stripe mutex', 10_000);
-    expect(cache.peek('k')).toBe('aaaa');
-    stripeMutex.unlock();
+    try {
+      // The stripe's seqlock word (STRIPE.SEQ, word 4 of its line) moves with every write to it.
+      const seqlock = new Int32Array(cache.handle.buffer, layoutOf(shape).stripes + 16, 1);
+      const sequence = Atomics.load(seqlock, 0);
+      go.countDown();
+      // The worker's set is parked on the stripe mutex (it announced itself): it wrote nothing, not
+      // even the seqlock word. (Read raw: on hosts without lock-free reads, peek would take the
+      // stripe mutex this thread holds.)
+      await until(() => (stateWord(stripeMutex.handle) & (1 << 30)) !== 0, 'the in-place set waits for the stripe mutex', 10_000);
+      expect(Atomics.load(seqlock, 0)).toBe(sequence);
+    } finally {
+      stripeMutex.unlock(); // (also when a check above failed: the worker must not wait out its timeout)
+    }
     expect(await writer.result).toBe(1);
     expect(cache.get('k')).toBe('bbbb');
     expect(cache[checkIntegrity]()).toEqual([]);

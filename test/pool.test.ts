@@ -298,8 +298,16 @@ describe('a worker that dies inside a cache mutation', () => {
     expect(Object.keys(cases).sort()).toEqual([...FAULT_POINTS].sort());
   });
 
-  it.each(FAULT_POINTS)('dying at %s: the locks are taken over, the cache is repaired, the other worker never stops', async (point) => {
-    const { action, after } = cases[point];
+  /**
+   * A worker dies at `point` (the `nth` time it reaches it) doing `action`: its locks are taken
+   * over, the cache is repaired, the other worker never stops, and 'crash:key' then holds what
+   * `after` says ('new': the first of its sets, which survived).
+   */
+  async function dieAt(
+    point: Point,
+    nth: number,
+    { action, after }: { action: (typeof cases)[Point]['action']; after: (typeof cases)[Point]['after'] | 'new' },
+  ): Promise<void> {
     // Room for the other worker's 40 keys: only the dying worker's new keys fill the cache and
     // make it evict (evict:claimed, remove:unlinked).
     const p = pool({ threads: 2, cache: { maxEntries: 128, maxBytes: 128 * 200 }, primitives: { churning: { kind: 'latch', count: 1 } } });
@@ -312,7 +320,7 @@ describe('a worker that dies inside a cache mutation', () => {
     const churn = p.run<number>({ op: 'churn' }, { timeoutMs: 60_000 });
     await (p.primitives.churning as import('../src/index.js').Latch).waitAsync();
     const recovered = new Promise<import('../src/pool/index.js').RecoveryEvent>((resolve) => p.on('recovered', resolve));
-    const crash = await p.run({ op: 'crashAt', point, action }).then(
+    const crash = await p.run({ op: 'crashAt', point, action, nth }).then(
       (value) => value,
       (error: Error) => error.message,
     );
@@ -329,6 +337,7 @@ describe('a worker that dies inside a cache mutation', () => {
     expect(cache.stats().evictions.recovery).toBe(event.cache!.droppedEntries);
     const stored = cache.get('crash:key');
     if (after === 'old') expect(stored).toBe(old);
+    else if (after === 'new') expect(stored).toBe('new-value');
     else if (after === 'absent') expect(stored).toBeUndefined();
     else expect([old, undefined]).toContain(stored);
     if (point.startsWith('put:') && action === 'setNew') expect(cache.has('crash:new:0')).toBe(false); // rolled back
@@ -337,5 +346,15 @@ describe('a worker that dies inside a cache mutation', () => {
       if (typeof key === 'string' && key.startsWith('churn:')) expect((value as { key: string }).key).toBe(key);
     }
     await expect(p.run({ op: 'get', key: 'crash:key' })).resolves.toBe(stored); // the replacement worker sees the same cache
-  });
+  }
+
+  it.each(FAULT_POINTS)('dying at %s: the locks are taken over, the cache is repaired, the other worker never stops', (point) => dieAt(point, 1, cases[point]));
+
+  // A worker's first set of 'crash:key' takes the general write (it has not found the key yet) and
+  // survives; its second is the in-place set (store.rewriteIfHeld, the stripe mutex taken by its
+  // CAS fast path), which dies at the point's second hit.
+  it.each([
+    ['write:locked', 'new'],
+    ['put:in-place', 'absent'],
+  ] as const)('dying at %s inside the in-place set: the same repair', (point, after) => dieAt(point, 2, { action: 'set', after }));
 });

@@ -582,8 +582,9 @@ export class Store {
    * Why one function: the fast path is memory-bound, and as a chain of small calls (lockStripe,
    * the Mutex, the slot check, the rewrite, unlock), each compiled on its own because TurboFan's
    * inlining budget ran out, the calls and their argument checks cost a third of a set's
-   * instructions (DESIGN.md, "The cost of a set"). Nothing between acquiring and releasing can
-   * throw: typed-array accesses, the clock, and fault points (which end the thread).
+   * instructions (DESIGN.md, "The cost of a set"). Nothing here throws in practice (typed-array
+   * accesses, the clock; a fault point ends the thread), but a call can still overflow the stack,
+   * so the section is closed and the mutex released in `finally` blocks, as every write does.
    *
    * The writes keep overwrite's order, and the seqlock marks are the same stores as
    * beginWrite/endWrite's (see PLAIN_SEQLOCK_STORES): odd mark, IN_FLUX, tag, VERSION, expiry,
@@ -610,44 +611,51 @@ export class Store {
     // @guardedBy stripe(k) from here on
     const w = this.#slotBase + slot * SLOT_WORDS;
     const expiryIndex = this.#slotF64Base + slot * (SLOT_WORDS / 2) + SLOT.EXPIRY_F64;
-    let held =
-      i32[w + SLOT.GENERATION] === generation &&
-      (i32[w + SLOT.FLAGS]! & FLAG_LIVE) !== 0 &&
-      i32[w + SLOT.TAG] !== Tag.PENDING &&
-      i32[w + SLOT.VALUE_LEN] === length;
-    if (held) {
-      const old = this.f64[expiryIndex]!;
-      held = old === Infinity || time.live(old);
-    }
-    if (held) {
-      faultPoint('write:locked');
-      this.beginWrite(stripe);
-      i32[w + SLOT.IN_FLUX] = SELF_TAG; // beginSlotChange
-      i32[w + SLOT.TAG] = tag;
-      i32[w + SLOT.VERSION] = (i32[w + SLOT.VERSION]! + 1) | 0; // #bumpVersion: a reader that remembers the old value drops it
-      this.f64[expiryIndex] = expiry[0]!;
-      faultPoint('put:in-place');
-      const keyLength = i32[w + SLOT.KEY_LEN]!;
-      if (keyLength + length <= CHUNK_PAYLOAD) {
-        // The whole value is in the first chunk, right after the key (under the lock the chain is sane).
-        const u8 = this.u8;
-        const base = ((this.chunkWord(i32[w + SLOT.CHUNK]! as ChunkLink) + 1) << 2) + keyLength;
-        let i = 0;
-        if (valueWords !== null && (keyLength & 3) === 0) {
-          // Word-aligned in the chunk (a key of a multiple of 4 bytes): whole words first, a
-          // quarter of the bounds and map checks of a byte loop; the last 1-3 bytes below.
-          const at = base >> 2;
-          const whole = length >> 2;
-          for (let j = 0; j < whole; j++) i32[at + j] = valueWords[j]!;
-          i = whole << 2;
+    let held = false;
+    try {
+      held =
+        i32[w + SLOT.GENERATION] === generation &&
+        (i32[w + SLOT.FLAGS]! & FLAG_LIVE) !== 0 &&
+        i32[w + SLOT.TAG] !== Tag.PENDING &&
+        i32[w + SLOT.VALUE_LEN] === length;
+      if (held) {
+        const old = this.f64[expiryIndex]!;
+        held = old === Infinity || time.live(old);
+      }
+      if (held) {
+        faultPoint('write:locked');
+        this.beginWrite(stripe);
+        try {
+          i32[w + SLOT.IN_FLUX] = SELF_TAG; // beginSlotChange
+          i32[w + SLOT.TAG] = tag;
+          i32[w + SLOT.VERSION] = (i32[w + SLOT.VERSION]! + 1) | 0; // #bumpVersion: a reader that remembers the old value drops it
+          this.f64[expiryIndex] = expiry[0]!;
+          faultPoint('put:in-place');
+          const keyLength = i32[w + SLOT.KEY_LEN]!;
+          if (keyLength + length <= CHUNK_PAYLOAD) {
+            // The whole value is in the first chunk, right after the key (under the lock the chain is sane).
+            const u8 = this.u8;
+            const base = ((this.chunkWord(i32[w + SLOT.CHUNK]! as ChunkLink) + 1) << 2) + keyLength;
+            let i = 0;
+            if (valueWords !== null && (keyLength & 3) === 0) {
+              // Word-aligned in the chunk (a key of a multiple of 4 bytes): whole words first, a
+              // quarter of the bounds and map checks of a byte loop; the last 1-3 bytes below.
+              const at = base >> 2;
+              const whole = length >> 2;
+              for (let j = 0; j < whole; j++) i32[at + j] = valueWords[j]!;
+              i = whole << 2;
+            }
+            for (; i < length; i++) u8[base + i] = value[i]!;
+          } else this.#moveChain(slot, keyLength, length, value, false);
+          i32[w + SLOT.IN_FLUX] = 0; // endSlotChange
+        } finally {
+          this.endWrite(stripe);
         }
-        for (; i < length; i++) u8[base + i] = value[i]!;
-      } else this.#moveChain(slot, keyLength, length, value, false);
-      i32[w + SLOT.IN_FLUX] = 0; // endSlotChange
-      this.endWrite(stripe);
+      }
+    } finally {
+      // The release's fast path, or (a waiter announced itself) the mutex's own unlock, which wakes it.
+      if (!locked && !releaseWordFast(i32, lockWord)) this.stripeLocks[stripe]!.unlock();
     }
-    // The release's fast path, or (a waiter announced itself) the mutex's own unlock, which wakes it.
-    if (!locked && !releaseWordFast(i32, lockWord)) this.stripeLocks[stripe]!.unlock();
     if (!held) return IN_PLACE_NOT_HELD;
     this.stats.bump(Counter.sets);
     return IN_PLACE_DONE;

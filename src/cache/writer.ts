@@ -40,7 +40,7 @@
  * a dozen small calls that used up its inlining budget. A third pass made it one
  * (store.rewriteIfHeld: the stripe mutex's CAS fast paths, the slot check and the rewrite;
  * the expiry in a typed array, not a boxed double) and moved set's slow path out of its code:
- * 1,740 (DESIGN.md "The set, third pass"). What is left is memory (the prepared key, the value
+ * 1,762 (DESIGN.md "The set, third pass"). What is left is memory (the prepared key, the value
  * string, the slot's line and the chunk's line) and the two CAS builtins (about 120
  * instructions each: V8 does not inline them).
  */

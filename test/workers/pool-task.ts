@@ -21,6 +21,8 @@ interface Job {
     | 'computeAndHang';
   byteOffset?: number;
   point?: FaultPoint;
+  /** crashAt: die the nth time the point is reached (default: the first). */
+  nth?: number;
   action?: 'set' | 'setNew' | 'delete' | 'clear';
   ms?: number;
   key?: string;
@@ -91,7 +93,7 @@ export default async function task(job: Job): Promise<unknown> {
       );
     case 'crashAt': {
       // Arm a fault point, then do what reaches it: the thread exits there, holding its locks.
-      armFaultPoint(job.point!);
+      armFaultPoint(job.point!, job.nth ?? 1);
       for (let n = 0; n < 1_000; n++) {
         if (job.action === 'set') cache!.set('crash:key', 'new-value');
         else if (job.action === 'setNew') cache!.set(`crash:new:${n}`, `new-value:${n}`);
