@@ -8,7 +8,7 @@ import { checkIntegrity } from '../src/cache/shared-cache.js';
 import { checkValue } from './support/self-check.js';
 import { runCacheActors, startCacheActor, stateWord, until } from './support/threads.js';
 import { readShape } from '../src/cache/header.js';
-import { layoutOf } from '../src/cache/layout.js';
+import { STRIPE, layoutOf } from '../src/cache/layout.js';
 
 function stopFlag() {
   const buffer = new SharedArrayBuffer(4);
@@ -202,8 +202,8 @@ describe('SharedCache across threads: an in-place set that finds its stripe lock
     expect(await ready.waitAsync({ timeoutMs: 10_000 })).toBe(true);
     expect(stripeMutex.tryLock()).toBe(true);
     try {
-      // The stripe's seqlock word (STRIPE.SEQ, word 4 of its line) moves with every write to it.
-      const seqlock = new Int32Array(cache.handle.buffer, layoutOf(shape).stripes + 16, 1);
+      // The stripe's seqlock word (STRIPE.SEQ of its line) moves with every write to it.
+      const seqlock = new Int32Array(cache.handle.buffer, layoutOf(shape).stripes + STRIPE.SEQ * 4, 1);
       const sequence = Atomics.load(seqlock, 0);
       go.countDown();
       // The worker's set is parked on the stripe mutex (it announced itself): it wrote nothing, not

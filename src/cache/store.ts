@@ -606,10 +606,10 @@ export class Store {
     locked: boolean,
   ): InPlaceOutcome {
     const i32 = this.i32;
-    const lockWord = this.#stripeBase + stripe * 16 + MUTEX_STATE_WORD;
+    const lockWord = this.stripeWord(stripe, MUTEX_STATE_WORD); // the stripe mutex sits at the start of the stripe's line
     if (!locked && !tryAcquireWord(i32, lockWord)) return IN_PLACE_BUSY;
     // @guardedBy stripe(k) from here on
-    const w = this.#slotBase + slot * SLOT_WORDS;
+    const w = this.slotWord(slot);
     const expiryIndex = this.#slotF64Base + slot * (SLOT_WORDS / 2) + SLOT.EXPIRY_F64;
     let held = false;
     try {
